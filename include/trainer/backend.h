@@ -1,0 +1,135 @@
+/*
+ * backend.h - the compute backend interface as the rest of the program sees it.
+ *
+ * A backend owns device memory (tr_buf, opaque) and runs the handful of operations one
+ * training step needs. The trainer only ever holds tr_buf handles and calls the
+ * tr_backend_* wrappers below; it never touches a backend's memory directly. Every
+ * buffer holds float32 values; sizes and offsets are counted in floats. Labels live in
+ * float buffers as class indices (0.0f, 1.0f, ...), exact for any sane class count.
+ *
+ * Operations are queued in order: on an asynchronous device (OpenCL) they may still be
+ * running when the call returns. tr_backend_download() waits for everything queued
+ * before it, so the trainer reads back only the figures it logs.
+ *
+ * Reductions (loss sum, correct count, sum of squares) write their result into a
+ * one-float slot of a device buffer, or add to it when `accumulate` is true, so that
+ * results of several calls are summed on the device and read back once.
+ *
+ * The interface struct every backend fills in is private: src/backend/backend_impl.h.
+ * Backends are listed in one place: src/backend/registry.c.
+ */
+#ifndef TRAINER_BACKEND_H
+#define TRAINER_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "trainer/error.h"
+
+typedef struct tr_backend tr_backend; /* an opened backend on one device */
+typedef struct tr_buf tr_buf;         /* a device buffer of floats, backend-defined */
+
+/* A position inside a buffer: the buffer and an offset in floats. */
+typedef struct tr_view {
+	tr_buf *buf;
+	size_t off;
+} tr_view;
+
+static inline tr_view tr_at(tr_buf *buf, size_t off)
+{
+	tr_view v = { buf, off };
+	return v;
+}
+
+/* Options for opening a backend. Zero-initialise, then set what you need. */
+typedef struct tr_backend_options {
+	int threads; /* CPU threads for `cpu` (0 = all cores); ignored by others */
+} tr_backend_options;
+
+/* One Adam (TensorFlow 1 formula) + L2 step, see adam_l2 in backend_impl.h. */
+typedef struct tr_adam_params {
+	float lr_t;   /* lr * sqrt(1 - beta2^t) / (1 - beta1^t), computed by the caller */
+	float beta1;
+	float beta2;
+	float epsilon;
+	float l2;     /* lambda: the gradient used is grad + l2 * param */
+} tr_adam_params;
+
+/* ---- opening and describing backends (registry.c) ---- */
+
+/* Open the backend a device string names: "auto", "cpu", "cpu-ref", and, when built
+ * with OpenCL, "gpu:N" and "cl:N". On failure *out is NULL and err says why. */
+int tr_backend_open(const char *device, const tr_backend_options *opts,
+		    tr_backend **out, tr_error *err);
+
+/* Free a backend and everything it owns. NULL is a no-op. Buffers must be freed first. */
+void tr_backend_free(tr_backend *be);
+
+/* Write a human-readable list of every device this build can use (--list-devices) into
+ * buf (NUL-terminated, truncated to cap). Returns TR_OK; a backend that cannot list its
+ * devices (no OpenCL driver) says so in the text rather than failing. */
+int tr_backend_list_devices(char *buf, size_t cap);
+
+/* Comma-separated names of the backends compiled in, e.g. "cpu-ref,cpu". */
+const char *tr_backend_compiled(void);
+
+const char *tr_backend_name(const tr_backend *be);           /* "cpu", "cpu-ref", "opencl" */
+const char *tr_backend_device_name(const tr_backend *be);    /* e.g. "pthread-Intel(R) Xeon..." */
+const char *tr_backend_device_version(const tr_backend *be); /* driver / library versions */
+/* The error of the last failed call on this backend. */
+const tr_error *tr_backend_last_error(const tr_backend *be);
+
+/* ---- buffers ---- */
+
+/* Allocate n floats (contents undefined). `what` names the buffer in error messages. */
+int tr_backend_alloc(tr_backend *be, size_t n, const char *what, tr_buf **out);
+void tr_backend_buf_free(tr_backend *be, tr_buf *buf); /* NULL is a no-op */
+/* Copy n floats host -> device; src may be reused as soon as the call returns. */
+int tr_backend_upload(tr_backend *be, tr_view dst, const float *src, size_t n);
+/* Copy n floats device -> host; waits for all queued work. */
+int tr_backend_download(tr_backend *be, tr_view src, float *dst, size_t n);
+/* Wait for all queued work (a no-op on synchronous backends). */
+int tr_backend_synchronize(tr_backend *be);
+
+/* ---- operations (all matrices row-major, leading dimensions in floats) ---- */
+
+/* C = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n, C m x n.
+ * op(X) = X^T when the trans flag is set. beta == 0 ignores C's old contents. */
+int tr_backend_gemm(tr_backend *be, bool trans_a, bool trans_b,
+		    size_t m, size_t n, size_t k, float alpha,
+		    tr_view a, size_t lda, tr_view b, size_t ldb,
+		    float beta, tr_view c, size_t ldc);
+
+/* y[r][c] = y[r][c] + bias[c], then max(0, .) when relu. y is rows x cols, dense. */
+int tr_backend_bias_act(tr_backend *be, tr_view y, tr_view bias,
+			size_t rows, size_t cols, bool relu);
+
+/* dy[i] = y[i] > 0 ? dy[i] : 0 for i < n (y is the ReLU's output). */
+int tr_backend_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n);
+
+/* Softmax cross-entropy of rows x cols logits against class-index labels (rows floats).
+ * loss[0] (+)= sum over rows of (logsumexp(z) - z[label]), stable for |z| ~ 1e10.
+ * If dlogits.buf is not NULL: dlogits = grad_scale * (softmax(z) - onehot(label)). */
+int tr_backend_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
+			    size_t rows, size_t cols, float grad_scale,
+			    tr_view dlogits, tr_view loss, bool accumulate);
+
+/* db[c] = sum over r of dy[r][c]; dy is rows x cols. */
+int tr_backend_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols,
+			 tr_view db);
+
+/* For i < n: g = grad[i] + l2 * param[i];
+ *   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
+ *   param -= lr_t * m / (sqrt(v) + epsilon). */
+int tr_backend_adam_l2(tr_backend *be, tr_view param, tr_view grad, tr_view m,
+		       tr_view v, size_t n, const tr_adam_params *p);
+
+/* out[0] (+)= sum of x[i]^2 for i < n. */
+int tr_backend_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
+			   bool accumulate);
+
+/* out[0] (+)= number of rows whose argmax (first maximum) equals the label. */
+int tr_backend_count_correct(tr_backend *be, tr_view logits, tr_view labels,
+			     size_t rows, size_t cols, tr_view out, bool accumulate);
+
+#endif /* TRAINER_BACKEND_H */

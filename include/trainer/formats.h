@@ -1,0 +1,71 @@
+/*
+ * formats.h - files the trainer reads and writes: atomic writes, NumPy .npy arrays,
+ * metrics.csv and JSON documents.
+ *
+ * Every output goes to a temporary file in the same directory, is flushed and synced,
+ * then renamed over the final name, so an interrupted or failed write never leaves a
+ * half-written file and never destroys the previous version. A failed write (disk full,
+ * permissions) is TR_ERR_OUTPUT naming the file; a bad input file is TR_ERR_INPUT
+ * naming the file and what was wrong.
+ */
+#ifndef TRAINER_FORMATS_H
+#define TRAINER_FORMATS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "trainer/error.h"
+
+/* ---- atomic files ---- */
+typedef struct tr_atomic_file {
+	FILE *fp;             /* write here */
+	char path[1024];      /* the final name */
+	char tmp_path[1100];  /* the temporary name, in the same directory */
+} tr_atomic_file;
+
+/* Open a temporary file next to path for writing. */
+int tr_atomic_open(tr_atomic_file *af, const char *path, tr_error *err);
+/* Flush, fsync, close and rename over path. On any failure the temporary is removed,
+ * the old file at path (if any) is untouched, and err names path and the reason. */
+int tr_atomic_commit(tr_atomic_file *af, tr_error *err);
+/* Close and remove the temporary file (after a failure elsewhere). NULL-safe. */
+void tr_atomic_abort(tr_atomic_file *af);
+/* Write n bytes to path atomically. */
+int tr_write_file_atomic(const char *path, const void *data, size_t n, tr_error *err);
+
+/* ---- NumPy .npy (format 1.0, little-endian float32 '<f4', C order) ---- */
+#define TR_NPY_MAX_DIMS 4
+
+/* Write a float32 array of the given shape (ndim 0..TR_NPY_MAX_DIMS) atomically. */
+int tr_npy_write(const char *path, const float *data, const size_t *shape, int ndim,
+		 tr_error *err);
+/* Read a float32 C-order array: reads versions 1.0 to 3.0; anything but '<f4' (or
+ * '|f4' equivalents) or fortran_order True is an error, as are a bad magic, a malformed
+ * header, or a body shorter or longer than the shape says. On success *data is
+ * malloc'ed (caller frees) and shape[0..*ndim) is filled. */
+int tr_npy_read(const char *path, float **data, size_t *shape, int *ndim, tr_error *err);
+
+/* ---- metrics.csv: `iter,train_loss,train_acc,val_loss,val_acc,seconds` ---- */
+typedef struct tr_metric_row {
+	long iter;
+	double train_loss, train_acc, val_loss, val_acc, seconds;
+} tr_metric_row;
+
+#define TR_METRICS_HEADER "iter,train_loss,train_acc,val_loss,val_acc,seconds"
+
+/* Write header + rows atomically (the whole file each time; it is small). Losses are
+ * written with 9 significant digits (%.9g), accuracies with %.6f, seconds with %.3f. */
+int tr_metrics_write(const char *path, const tr_metric_row *rows, size_t n,
+		     tr_error *err);
+/* Read a metrics.csv written by tr_metrics_write (checks the header and every field).
+ * *rows is malloc'ed (caller frees); *n may be 0. */
+int tr_metrics_read(const char *path, tr_metric_row **rows, size_t *n, tr_error *err);
+
+/* ---- JSON (cJSON documents) ---- */
+struct cJSON;
+/* Print json (formatted) and write it atomically. */
+int tr_json_write(const char *path, const struct cJSON *json, tr_error *err);
+/* Parse a JSON file; *out is owned by the caller (cJSON_Delete). */
+int tr_json_read(const char *path, struct cJSON **out, tr_error *err);
+
+#endif /* TRAINER_FORMATS_H */
