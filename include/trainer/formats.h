@@ -30,6 +30,10 @@ int tr_atomic_open(tr_atomic_file *af, const char *path, tr_error *err);
 int tr_atomic_commit(tr_atomic_file *af, tr_error *err);
 /* Close and remove the temporary file (after a failure elsewhere). NULL-safe. */
 void tr_atomic_abort(tr_atomic_file *af);
+/* Write n bytes to the temporary file. On failure the temporary is removed (as by
+ * tr_atomic_abort, so af must not be committed) and err names the final path and the
+ * reason (TR_ERR_OUTPUT). */
+int tr_atomic_write(tr_atomic_file *af, const void *data, size_t n, tr_error *err);
 /* Write n bytes to path atomically. */
 int tr_write_file_atomic(const char *path, const void *data, size_t n, tr_error *err);
 
@@ -39,10 +43,11 @@ int tr_write_file_atomic(const char *path, const void *data, size_t n, tr_error 
 /* Write a float32 array of the given shape (ndim 0..TR_NPY_MAX_DIMS) atomically. */
 int tr_npy_write(const char *path, const float *data, const size_t *shape, int ndim,
 		 tr_error *err);
-/* Read a float32 C-order array: reads versions 1.0 to 3.0; anything but '<f4' (or
- * '|f4' equivalents) or fortran_order True is an error, as are a bad magic, a malformed
- * header, or a body shorter or longer than the shape says. On success *data is
- * malloc'ed (caller frees) and shape[0..*ndim) is filled. */
+/* Read a float32 C-order array: reads versions 1.0 to 3.0; a descr other than '<f4'
+ * or fortran_order True is an error (TR_ERR_INPUT naming the file), as are a bad magic,
+ * a malformed header, or a body shorter or longer than the shape says. On success *data
+ * is malloc'ed (caller frees; at least 1 byte even for an empty array) and
+ * shape[0..*ndim) is filled; on failure *data is NULL. */
 int tr_npy_read(const char *path, float **data, size_t *shape, int *ndim, tr_error *err);
 
 /* ---- metrics.csv: `iter,train_loss,train_acc,val_loss,val_acc,seconds` ---- */

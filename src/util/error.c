@@ -20,17 +20,28 @@ int tr_fail(tr_error *err, int status, const char *fmt, ...)
 
 int tr_error_prefix(tr_error *err, const char *fmt, ...)
 {
-	char prefix[512];
 	char old[TR_ERROR_MSG_MAX];
+	size_t len, old_len;
 	va_list ap;
 
 	if (!err)
 		return TR_ERR_INTERNAL;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	/* Append ": old", truncating old to what fits. */
+	len = strlen(err->msg);
+	old_len = strnlen(old, sizeof(old));
+	if (len + 2 < sizeof(err->msg)) {
+		size_t room = sizeof(err->msg) - len - 3;
+
+		if (old_len > room)
+			old_len = room;
+		memcpy(err->msg + len, ": ", 2);
+		memcpy(err->msg + len + 2, old, old_len);
+		err->msg[len + 2 + old_len] = '\0';
+	}
 	return err->status;
 }
 
