@@ -1,0 +1,42 @@
+/*
+ * run_output.h - what one training run leaves in its directory:
+ *   metrics.csv   one row per evaluation (formats.h)
+ *   summary.json  configuration, device, results (written at start and at the end)
+ *   w1.npy..wL.npy, b1.npy..bL.npy  the final parameters, float32, W as (in, out)
+ * Every file is written atomically (formats.h).
+ */
+#ifndef TRAINER_RUN_OUTPUT_H
+#define TRAINER_RUN_OUTPUT_H
+
+#include "trainer/trainer.h"
+
+/* Facts about a run that the trainer does not know itself. */
+typedef struct tr_run_info {
+	const char *status;      /* "running", "completed", "diverged", "interrupted", "failed" */
+	const char *data_dir;
+	size_t val_size;
+	int threads;             /* --threads as given (0 = all cores) */
+	const char *started_at;  /* ISO 8601 UTC */
+	const char *init_weights;/* --init-weights directory, or NULL */
+	const char *message;     /* the error that ended the run, or NULL */
+	bool have_test;          /* test_loss and test_acc are valid */
+	double test_loss, test_acc;
+} tr_run_info;
+
+/* Write summary.json into dir. */
+int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info *info,
+			 tr_error *err);
+
+/* Write w1..wL.npy and b1..bL.npy from the flat parameter array. */
+int tr_run_write_weights(const char *dir, const tr_layout *lay, const float *flat,
+			 tr_error *err);
+
+/* Read w1..wL.npy and b1..bL.npy from dir into flat (lay->n_params floats), checking
+ * every shape against lay. Errors are TR_ERR_INPUT naming the file. */
+int tr_run_read_weights(const char *dir, const tr_layout *lay, float *flat,
+			tr_error *err);
+
+/* Write metrics.csv from the trainer's rows. */
+int tr_run_write_metrics(const char *dir, const tr_trainer *t, tr_error *err);
+
+#endif /* TRAINER_RUN_OUTPUT_H */

@@ -1,0 +1,91 @@
+/*
+ * trainer.h - the shared training loop: any backend, the semantics of SPEC.md.
+ *
+ * The trainer draws batches (TF next_batch order), runs one Adam + L2 step per
+ * iteration on the backend, and every eval_every iterations measures the batch just
+ * trained on (after the update) and the whole validation split. It reads back from the
+ * device only those figures. It knows the backend interface only.
+ */
+#ifndef TRAINER_TRAINER_H
+#define TRAINER_TRAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trainer/backend.h"
+#include "trainer/data.h"
+#include "trainer/error.h"
+#include "trainer/formats.h"
+#include "trainer/model.h"
+
+typedef struct tr_train_config {
+	tr_layout layout;
+	enum tr_init init;
+	uint64_t seed;
+	double lr;                 /* Adam learning rate */
+	double l2;                 /* lambda; 0 turns the L2 term off */
+	enum tr_l2_scope l2_scope;
+	size_t batch;
+	long iters;                /* iterations to run in all */
+	long eval_every;           /* evaluate after every this many iterations */
+	bool shuffle;
+	size_t eval_chunk;         /* rows per forward pass when evaluating */
+} tr_train_config;
+
+/* The lab's settings: 784-1500-1000-500-10, uniform01, seed 1, lr 0.005, l2 0.0005
+ * on all variables, batch 64, 30000 iterations, evaluation every 100, shuffled. */
+void tr_train_config_default(tr_train_config *cfg);
+
+typedef struct tr_trainer {
+	tr_train_config cfg;
+	const tr_dataset *data;
+	tr_backend *be;            /* not owned */
+	tr_net *net;
+	tr_batcher batcher;
+	long step;                 /* iterations done */
+	tr_metric_row *metrics;    /* one row per evaluation so far */
+	size_t n_metrics, cap_metrics;
+	float *host_x, *host_labels; /* staging for one batch or evaluation chunk */
+	uint32_t *idx;             /* indices of the current batch */
+	double seconds_before;     /* training time of earlier sessions (resume) */
+	double t_start;            /* monotonic clock when this session started */
+	long diverged_at;          /* 0, or the evaluation that saw a non-finite loss */
+} tr_trainer;
+
+/* Create a trainer: allocate the network on be and set its parameters to init_params
+ * (lay.n_params floats, flat layout; NULL: initialise from cfg->seed). */
+int tr_trainer_create(const tr_train_config *cfg, const tr_dataset *data, tr_backend *be,
+		      const float *init_params, tr_trainer **out, tr_error *err);
+void tr_trainer_free(tr_trainer *t); /* NULL-safe */
+
+/* One training iteration: next batch, forward, backward, update. */
+int tr_trainer_step(tr_trainer *t, tr_error *err);
+
+/* Measure the figures of one metrics row now (train batch after the update, and the
+ * validation split) and append it. */
+int tr_trainer_log_point(tr_trainer *t, tr_metric_row *row, tr_error *err);
+
+/* Mean cross-entropy + L2 term, and accuracy, over a whole split. */
+int tr_trainer_evaluate(tr_trainer *t, const tr_split *s, double *loss, double *acc,
+			tr_error *err);
+
+/* Seconds of training so far, earlier sessions included. */
+double tr_trainer_seconds(const tr_trainer *t);
+
+/* Called by tr_trainer_run. Either may be NULL. */
+typedef struct tr_train_hooks {
+	void *user;
+	/* After every iteration; return true to stop the run (TR_ERR_INTERRUPTED). */
+	bool (*should_stop)(void *user, const tr_trainer *t);
+	/* After every evaluation row (already appended to t->metrics); may save files.
+	 * A non-OK return (with err filled) ends the run with that status. */
+	int (*on_eval)(void *user, tr_trainer *t, const tr_metric_row *row, tr_error *err);
+} tr_train_hooks;
+
+/* Run iterations until cfg.iters, evaluating every cfg.eval_every. Returns TR_OK,
+ * TR_ERR_DIVERGED (a non-finite loss: err names the iterations), TR_ERR_INTERRUPTED
+ * (should_stop said so; t->step says where), or another error. */
+int tr_trainer_run(tr_trainer *t, const tr_train_hooks *hooks, tr_error *err);
+
+#endif /* TRAINER_TRAINER_H */

@@ -1,0 +1,191 @@
+/* run_output.c - summary.json, metrics.csv and the .npy weights of a run. */
+#include "trainer/run_output.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void join(char *buf, size_t cap, const char *dir, const char *name)
+{
+	snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+/* JSON has no NaN: non-finite numbers become null. */
+static void add_number(cJSON *obj, const char *key, double v)
+{
+	if (isfinite(v))
+		cJSON_AddNumberToObject(obj, key, v);
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+static cJSON *config_json(const tr_trainer *t, const tr_run_info *info)
+{
+	const tr_train_config *c = &t->cfg;
+	cJSON *cfg = cJSON_CreateObject();
+	cJSON *layers = cJSON_AddArrayToObject(cfg, "layers");
+	size_t i;
+
+	for (i = 0; i <= c->layout.n_layers; i++)
+		cJSON_AddItemToArray(layers, cJSON_CreateNumber((double)c->layout.sizes[i]));
+	cJSON_AddStringToObject(cfg, "init", tr_init_name(c->init));
+	cJSON_AddNumberToObject(cfg, "seed", (double)c->seed);
+	cJSON_AddNumberToObject(cfg, "lr", c->lr);
+	cJSON_AddNumberToObject(cfg, "l2", c->l2);
+	cJSON_AddStringToObject(cfg, "l2_scope", c->l2_scope == TR_L2_ALL ? "all" : "weights");
+	cJSON_AddNumberToObject(cfg, "batch", (double)c->batch);
+	cJSON_AddNumberToObject(cfg, "iters", (double)c->iters);
+	cJSON_AddNumberToObject(cfg, "eval_every", (double)c->eval_every);
+	cJSON_AddBoolToObject(cfg, "shuffle", c->shuffle);
+	cJSON_AddNumberToObject(cfg, "val_size", (double)info->val_size);
+	cJSON_AddStringToObject(cfg, "data", info->data_dir ? info->data_dir : "");
+	cJSON_AddNumberToObject(cfg, "threads", info->threads);
+	if (info->init_weights)
+		cJSON_AddStringToObject(cfg, "init_weights", info->init_weights);
+	else
+		cJSON_AddNullToObject(cfg, "init_weights");
+	return cfg;
+}
+
+int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info *info,
+			 tr_error *err)
+{
+	cJSON *root = cJSON_CreateObject(), *dev, *res;
+	const tr_metric_row *last = t->n_metrics ? &t->metrics[t->n_metrics - 1] : NULL;
+	double best_acc = NAN;
+	long best_iter = 0;
+	char path[1100];
+	size_t i;
+	int rc;
+
+	if (!root)
+		return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
+	for (i = 0; i < t->n_metrics; i++) {
+		if (isnan(best_acc) || t->metrics[i].val_acc > best_acc) {
+			best_acc = t->metrics[i].val_acc;
+			best_iter = t->metrics[i].iter;
+		}
+	}
+	cJSON_AddStringToObject(root, "trainer_version", TRAINER_VERSION);
+	cJSON_AddStringToObject(root, "status", info->status);
+	cJSON_AddStringToObject(root, "started_at", info->started_at ? info->started_at : "");
+	cJSON_AddItemToObject(root, "config", config_json(t, info));
+	dev = cJSON_AddObjectToObject(root, "device");
+	cJSON_AddStringToObject(dev, "backend", tr_backend_name(t->be));
+	cJSON_AddStringToObject(dev, "name", tr_backend_device_name(t->be));
+	cJSON_AddStringToObject(dev, "version", tr_backend_device_version(t->be));
+	/* Flat copies of the most used figures, for scripts. */
+	cJSON_AddStringToObject(root, "backend", tr_backend_name(t->be));
+	cJSON_AddStringToObject(root, "device_name", tr_backend_device_name(t->be));
+	cJSON_AddNumberToObject(root, "iterations_done", (double)t->step);
+	add_number(root, "test_loss", info->have_test ? info->test_loss : NAN);
+	add_number(root, "test_acc", info->have_test ? info->test_acc : NAN);
+	add_number(root, "wall_seconds", tr_trainer_seconds(t));
+	cJSON_AddBoolToObject(root, "diverged", t->diverged_at != 0);
+	if (t->diverged_at)
+		cJSON_AddNumberToObject(root, "diverged_at", (double)t->diverged_at);
+	else
+		cJSON_AddNullToObject(root, "diverged_at");
+	res = cJSON_AddObjectToObject(root, "final");
+	add_number(res, "train_loss", last ? last->train_loss : NAN);
+	add_number(res, "train_acc", last ? last->train_acc : NAN);
+	add_number(res, "val_loss", last ? last->val_loss : NAN);
+	add_number(res, "val_acc", last ? last->val_acc : NAN);
+	add_number(res, "best_val_acc", best_acc);
+	cJSON_AddNumberToObject(res, "best_val_iter", (double)best_iter);
+	if (info->message)
+		cJSON_AddStringToObject(root, "message", info->message);
+	else
+		cJSON_AddNullToObject(root, "message");
+	join(path, sizeof(path), dir, "summary.json");
+	rc = tr_json_write(path, root, err);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int tr_run_write_weights(const char *dir, const tr_layout *lay, const float *flat,
+			 tr_error *err)
+{
+	char path[1100], name[32];
+	size_t i, shape[2];
+	int rc;
+
+	for (i = 0; i < lay->n_layers; i++) {
+		shape[0] = lay->sizes[i];
+		shape[1] = lay->sizes[i + 1];
+		snprintf(name, sizeof(name), "w%zu.npy", i + 1);
+		join(path, sizeof(path), dir, name);
+		if ((rc = tr_npy_write(path, flat + lay->w_off[i], shape, 2, err)))
+			return rc;
+		snprintf(name, sizeof(name), "b%zu.npy", i + 1);
+		join(path, sizeof(path), dir, name);
+		if ((rc = tr_npy_write(path, flat + lay->b_off[i], &shape[1], 1, err)))
+			return rc;
+	}
+	return TR_OK;
+}
+
+/* Read one array and check it has exactly the expected shape. */
+static int read_exact(const char *path, const size_t *want, int want_ndim, float *dst,
+		      tr_error *err)
+{
+	size_t shape[TR_NPY_MAX_DIMS], n = 1;
+	float *data = NULL;
+	int ndim, i, rc;
+
+	rc = tr_npy_read(path, &data, shape, &ndim, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < ndim; i++)
+		n *= shape[i];
+	if (ndim != want_ndim || shape[0] != want[0] || (ndim == 2 && shape[1] != want[1])) {
+		char got[64] = "", exp[64];
+
+		for (i = 0; i < ndim; i++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%zu",
+				 i ? ", " : "", shape[i]);
+		if (want_ndim == 2)
+			snprintf(exp, sizeof(exp), "%zu, %zu", want[0], want[1]);
+		else
+			snprintf(exp, sizeof(exp), "%zu,", want[0]);
+		free(data);
+		return tr_fail(err, TR_ERR_INPUT,
+			       "%s: shape (%s) does not match --layers, which needs (%s)",
+			       path, got, exp);
+	}
+	memcpy(dst, data, n * sizeof(float));
+	free(data);
+	return TR_OK;
+}
+
+int tr_run_read_weights(const char *dir, const tr_layout *lay, float *flat,
+			tr_error *err)
+{
+	char path[1100], name[32];
+	size_t i, shape[2];
+	int rc;
+
+	for (i = 0; i < lay->n_layers; i++) {
+		shape[0] = lay->sizes[i];
+		shape[1] = lay->sizes[i + 1];
+		snprintf(name, sizeof(name), "w%zu.npy", i + 1);
+		join(path, sizeof(path), dir, name);
+		if ((rc = read_exact(path, shape, 2, flat + lay->w_off[i], err)))
+			return rc;
+		snprintf(name, sizeof(name), "b%zu.npy", i + 1);
+		join(path, sizeof(path), dir, name);
+		if ((rc = read_exact(path, &shape[1], 1, flat + lay->b_off[i], err)))
+			return rc;
+	}
+	return TR_OK;
+}
+
+int tr_run_write_metrics(const char *dir, const tr_trainer *t, tr_error *err)
+{
+	char path[1100];
+
+	join(path, sizeof(path), dir, "metrics.csv");
+	return tr_metrics_write(path, t->metrics, t->n_metrics, err);
+}

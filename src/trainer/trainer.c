@@ -1,0 +1,247 @@
+/*
+ * trainer.c - the training loop shared by every backend (see trainer.h).
+ */
+#include "trainer/trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The shuffling stream is seeded from the run's seed, apart from the init stream. */
+#define SHUFFLE_SEED_SALT 0x53485546464c45ULL /* "SHUFFLE" */
+
+void tr_train_config_default(tr_train_config *cfg)
+{
+	static const size_t lab[] = { 784, 1500, 1000, 500, 10 };
+
+	memset(cfg, 0, sizeof(*cfg));
+	tr_layout_init(&cfg->layout, lab, 5, NULL);
+	cfg->init = TR_INIT_UNIFORM01;
+	cfg->seed = 1;
+	cfg->lr = 0.005;
+	cfg->l2 = 0.0005;
+	cfg->l2_scope = TR_L2_ALL;
+	cfg->batch = 64;
+	cfg->iters = 30000;
+	cfg->eval_every = 100;
+	cfg->shuffle = true;
+	cfg->eval_chunk = 1000;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double tr_trainer_seconds(const tr_trainer *t)
+{
+	return t->seconds_before + (now_seconds() - t->t_start);
+}
+
+int tr_trainer_create(const tr_train_config *cfg, const tr_dataset *data, tr_backend *be,
+		      const float *init_params, tr_trainer **out, tr_error *err)
+{
+	const tr_layout *lay = &cfg->layout;
+	size_t rows, classes = lay->sizes[lay->n_layers];
+	float *params = NULL;
+	tr_trainer *t;
+	int rc;
+
+	*out = NULL;
+	if (lay->sizes[0] != data->train.image_size)
+		return tr_fail(err, TR_ERR_USAGE,
+			       "--layers: the input size %zu does not match the data's images "
+			       "(%zu pixels in %s); use --layers %zu,...",
+			       lay->sizes[0], data->train.image_size, data->dir,
+			       data->train.image_size);
+	if (classes != TR_N_CLASSES)
+		return tr_fail(err, TR_ERR_USAGE,
+			       "--layers: the output size %zu does not match the data's %d classes",
+			       classes, TR_N_CLASSES);
+	if (cfg->batch == 0 || cfg->eval_chunk == 0 || cfg->eval_every <= 0)
+		return tr_fail(err, TR_ERR_USAGE, "batch, eval chunk and --eval-every must be positive");
+	if (data->train.count == 0)
+		return tr_fail(err, TR_ERR_USAGE, "no training examples left after --val-size");
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
+	t->cfg = *cfg;
+	t->data = data;
+	t->be = be;
+	rows = cfg->eval_chunk > cfg->batch ? cfg->eval_chunk : cfg->batch;
+	t->host_x = malloc(rows * lay->sizes[0] * sizeof(float));
+	t->host_labels = malloc(rows * sizeof(float));
+	t->idx = malloc(cfg->batch * sizeof(uint32_t));
+	if (!t->host_x || !t->host_labels || !t->idx) {
+		rc = tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
+		goto out_free;
+	}
+	rc = tr_batcher_init(&t->batcher, data->train.count, cfg->batch, cfg->shuffle,
+			     cfg->seed ^ SHUFFLE_SEED_SALT, err);
+	if (rc)
+		goto out_free;
+	rc = tr_net_create(be, lay, cfg->batch, cfg->eval_chunk, &t->net, err);
+	if (rc)
+		goto out_free;
+	if (!init_params) {
+		params = malloc(lay->n_params * sizeof(float));
+		if (!params) {
+			rc = tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
+			goto out_free;
+		}
+		tr_init_params(lay, cfg->init, cfg->seed, params);
+	}
+	rc = tr_net_set_state(t->net, init_params ? init_params : params, NULL, NULL, err);
+	free(params);
+	if (rc)
+		goto out_free;
+	t->t_start = now_seconds();
+	*out = t;
+	return TR_OK;
+
+out_free:
+	tr_trainer_free(t);
+	return rc;
+}
+
+void tr_trainer_free(tr_trainer *t)
+{
+	if (!t)
+		return;
+	tr_net_free(t->net);
+	tr_batcher_free(&t->batcher);
+	free(t->metrics);
+	free(t->host_x);
+	free(t->host_labels);
+	free(t->idx);
+	free(t);
+}
+
+int tr_trainer_step(tr_trainer *t, tr_error *err)
+{
+	size_t B = t->cfg.batch;
+	int rc;
+
+	tr_batcher_next(&t->batcher, t->idx);
+	tr_split_gather(&t->data->train, t->idx, 0, B, t->host_x, t->host_labels);
+	rc = tr_net_load_batch(t->net, t->host_x, t->host_labels, B, err);
+	if (rc)
+		return rc;
+	rc = tr_net_train_step(t->net, t->step + 1, t->cfg.lr, t->cfg.l2, t->cfg.l2_scope,
+			       err);
+	if (rc)
+		return tr_error_prefix(err, "iteration %ld", t->step + 1);
+	t->step++;
+	return TR_OK;
+}
+
+/* Loss of the network's current parameters: mean CE + lambda * sum(w^2) / 2. */
+static double total_loss(const tr_trainer *t, double ce_sum, double rows, double sumsq)
+{
+	return ce_sum / rows + t->cfg.l2 * 0.5 * sumsq;
+}
+
+int tr_trainer_evaluate(tr_trainer *t, const tr_split *s, double *loss, double *acc,
+			tr_error *err)
+{
+	double slots[TR_N_SLOTS];
+	size_t first, chunk = t->cfg.eval_chunk;
+	int rc;
+
+	if (s->count == 0) {
+		*loss = *acc = NAN;
+		return TR_OK;
+	}
+	for (first = 0; first < s->count; first += chunk) {
+		size_t rows = s->count - first < chunk ? s->count - first : chunk;
+
+		tr_split_gather(s, NULL, first, rows, t->host_x, t->host_labels);
+		if ((rc = tr_net_load_batch(t->net, t->host_x, t->host_labels, rows, err)) ||
+		    (rc = tr_net_forward(t->net, rows, err)) ||
+		    (rc = tr_net_loss(t->net, rows, false, first > 0, err)))
+			return rc;
+	}
+	if ((rc = tr_net_l2_sumsq(t->net, t->cfg.l2_scope, err)) ||
+	    (rc = tr_net_read_slots(t->net, slots, err)))
+		return rc;
+	*loss = total_loss(t, slots[TR_SLOT_LOSS], (double)s->count, slots[TR_SLOT_SUMSQ]);
+	*acc = slots[TR_SLOT_CORRECT] / (double)s->count;
+	return TR_OK;
+}
+
+int tr_trainer_log_point(tr_trainer *t, tr_metric_row *row, tr_error *err)
+{
+	size_t B = t->cfg.batch;
+	double slots[TR_N_SLOTS];
+	int rc;
+
+	/* The batch just trained on is still loaded: measure it after the update. */
+	if ((rc = tr_net_forward(t->net, B, err)) ||
+	    (rc = tr_net_loss(t->net, B, false, false, err)) ||
+	    (rc = tr_net_l2_sumsq(t->net, t->cfg.l2_scope, err)) ||
+	    (rc = tr_net_read_slots(t->net, slots, err)))
+		return rc;
+	row->iter = t->step;
+	row->train_loss = total_loss(t, slots[TR_SLOT_LOSS], (double)B, slots[TR_SLOT_SUMSQ]);
+	row->train_acc = slots[TR_SLOT_CORRECT] / (double)B;
+	rc = tr_trainer_evaluate(t, &t->data->val, &row->val_loss, &row->val_acc, err);
+	if (rc)
+		return rc;
+	row->seconds = tr_trainer_seconds(t);
+	if (t->n_metrics == t->cap_metrics) {
+		size_t cap = t->cap_metrics ? 2 * t->cap_metrics : 64;
+		tr_metric_row *m = realloc(t->metrics, cap * sizeof(*m));
+
+		if (!m)
+			return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
+		t->metrics = m;
+		t->cap_metrics = cap;
+	}
+	t->metrics[t->n_metrics++] = *row;
+	return TR_OK;
+}
+
+static bool row_finite(const tr_trainer *t, const tr_metric_row *r)
+{
+	return isfinite(r->train_loss) && (t->data->val.count == 0 || isfinite(r->val_loss));
+}
+
+int tr_trainer_run(tr_trainer *t, const tr_train_hooks *hooks, tr_error *err)
+{
+	tr_train_hooks none = { 0 };
+	tr_metric_row row;
+	int rc;
+
+	if (!hooks)
+		hooks = &none;
+	while (t->step < t->cfg.iters) {
+		if ((rc = tr_trainer_step(t, err)))
+			return rc;
+		if (t->step % t->cfg.eval_every == 0 || t->step == t->cfg.iters) {
+			long prev = t->n_metrics ? t->metrics[t->n_metrics - 1].iter : 0;
+
+			if ((rc = tr_trainer_log_point(t, &row, err)))
+				return rc;
+			if (!row_finite(t, &row))
+				t->diverged_at = t->step;
+			if (hooks->on_eval && (rc = hooks->on_eval(hooks->user, t, &row, err)))
+				return rc;
+			if (t->diverged_at)
+				return tr_fail(err, TR_ERR_DIVERGED,
+					       "training diverged: the loss became non-finite "
+					       "between iterations %ld and %ld (train loss %g, "
+					       "validation loss %g); try a smaller --lr or "
+					       "another --init", prev + 1, t->step,
+					       row.train_loss, row.val_loss);
+		}
+		if (hooks->should_stop && hooks->should_stop(hooks->user, t))
+			return tr_fail(err, TR_ERR_INTERRUPTED, "interrupted after iteration %ld",
+				       t->step);
+	}
+	return TR_OK;
+}
