@@ -1,0 +1,240 @@
+/*
+ * cmd_train.c - `trainer [train]`: one training run from options to output files.
+ *
+ * Order: every check that can fail on the user's input (output directory, data,
+ * device, initial weights) happens before training starts; outputs are written as
+ * the run goes (metrics.csv and summary.json at every evaluation), weights at the end.
+ */
+#include "commands.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "progress.h"
+#include "trainer/fs.h"
+#include "trainer/run_output.h"
+
+static volatile sig_atomic_t stop_requested;
+
+/* First SIGINT/SIGTERM: finish the step and save. Second: leave at once; every file
+ * is written atomically, so nothing is torn. */
+static void on_signal(int sig)
+{
+	if (stop_requested)
+		_exit(TR_ERR_INTERRUPTED);
+	stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+struct run_ctx {
+	const cli_options *o;
+	const char *out;
+	tr_run_info info;
+	cli_progress progress;
+};
+
+static bool should_stop(void *user, const tr_trainer *t)
+{
+	struct run_ctx *ctx = user;
+
+	cli_progress_step(&ctx->progress, t->step);
+	return stop_requested != 0;
+}
+
+static int on_eval(void *user, tr_trainer *t, const tr_metric_row *row, tr_error *err)
+{
+	struct run_ctx *ctx = user;
+	int rc;
+
+	cli_progress_eval(&ctx->progress, row);
+	rc = tr_run_write_metrics(ctx->out, t, err);
+	if (!rc)
+		rc = tr_run_write_summary(ctx->out, t, &ctx->info, err);
+	return rc;
+}
+
+static void iso_now(char *buf, size_t cap)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void default_out_dir(char *buf, size_t cap)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	snprintf(buf, cap, "runs/run-%s", stamp);
+}
+
+/* Final test evaluation, weights and summary after training ended with `status`. */
+static int finish(struct run_ctx *ctx, tr_trainer *t, int status, tr_error *err)
+{
+	tr_error e2;
+	float *params = NULL;
+	int rc;
+
+	tr_error_clear(&e2);
+	ctx->info.status = status == TR_OK ? "completed" :
+			   status == TR_ERR_DIVERGED ? "diverged" :
+			   status == TR_ERR_INTERRUPTED ? "interrupted" : "failed";
+	ctx->info.message = status == TR_OK ? NULL : err->msg;
+	if (status == TR_OK) {
+		rc = tr_trainer_evaluate(t, &t->data->test, &ctx->info.test_loss,
+					 &ctx->info.test_acc, &e2);
+		if (rc)
+			goto out_fail;
+		ctx->info.have_test = true;
+	}
+	/* A diverged network's weights are not finite: keep whatever was there. */
+	if (status == TR_OK || status == TR_ERR_INTERRUPTED) {
+		params = malloc(t->cfg.layout.n_params * sizeof(float));
+		if (!params) {
+			rc = tr_fail(&e2, TR_ERR_INTERNAL, "out of host memory");
+			goto out_fail;
+		}
+		if ((rc = tr_net_get_state(t->net, params, NULL, NULL, &e2)) ||
+		    (rc = tr_run_write_weights(ctx->out, &t->cfg.layout, params, &e2)))
+			goto out_fail;
+	}
+	if ((rc = tr_run_write_metrics(ctx->out, t, &e2)) ||
+	    (rc = tr_run_write_summary(ctx->out, t, &ctx->info, &e2)))
+		goto out_fail;
+	free(params);
+	return status;
+
+out_fail:
+	free(params);
+	if (status == TR_OK) {
+		*err = e2;
+		return rc;
+	}
+	/* Keep the first error; mention the second. */
+	fprintf(stderr, "trainer: also: %s\n", e2.msg);
+	return status;
+}
+
+static int load_initial_weights(const cli_options *o, float **out, tr_error *err)
+{
+	const tr_layout *lay = &o->cfg.layout;
+	float *p;
+	int rc;
+
+	*out = NULL;
+	if (!o->init_weights[0])
+		return TR_OK;
+	p = malloc(lay->n_params * sizeof(float));
+	if (!p)
+		return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
+	rc = tr_run_read_weights(o->init_weights, lay, p, err);
+	if (rc) {
+		free(p);
+		return tr_error_prefix(err, "--init-weights");
+	}
+	*out = p;
+	return TR_OK;
+}
+
+static void print_result(const struct run_ctx *ctx, const tr_trainer *t)
+{
+	char dur[32];
+
+	cli_format_duration(tr_trainer_seconds(t), dur, sizeof(dur));
+	if (ctx->o->quiet)
+		return;
+	printf("%s: %ld iterations on %s (%s) in %s", ctx->info.status, t->step,
+	       tr_backend_name(t->be), tr_backend_device_name(t->be), dur);
+	if (ctx->info.have_test)
+		printf("; test loss %.6g, test accuracy %.4f", ctx->info.test_loss,
+		       ctx->info.test_acc);
+	printf("\noutputs in %s/\n", ctx->out);
+}
+
+int cli_cmd_train(cli_options *o)
+{
+	tr_backend_options bopts = { .threads = o->threads };
+	struct run_ctx ctx;
+	tr_train_hooks hooks;
+	tr_dataset data;
+	tr_backend *be = NULL;
+	tr_trainer *t = NULL;
+	float *init = NULL;
+	char out[CLI_PATH_MAX], data_dir[CLI_PATH_MAX], started[32];
+	tr_error err;
+	int rc;
+
+	tr_error_clear(&err);
+	memset(&data, 0, sizeof(data));
+	memset(&ctx, 0, sizeof(ctx));
+	if (o->out_dir[0])
+		snprintf(out, sizeof(out), "%s", o->out_dir);
+	else
+		default_out_dir(out, sizeof(out));
+	cli_default_data_dir(o, data_dir, sizeof(data_dir));
+	iso_now(started, sizeof(started));
+
+	if ((rc = tr_check_output_dir(out, o->force, "--out", &err)) ||
+	    (rc = tr_dataset_load(data_dir, o->val_size, &data, &err)) ||
+	    (rc = load_initial_weights(o, &init, &err)) ||
+	    (rc = tr_backend_open(o->device, &bopts, &be, &err)) ||
+	    (rc = tr_trainer_create(&o->cfg, &data, be, init, &t, &err)) ||
+	    (rc = tr_mkdir_p(out, &err)))
+		goto out_free;
+
+	ctx.o = o;
+	ctx.out = out;
+	ctx.info.status = "running";
+	ctx.info.data_dir = data_dir;
+	ctx.info.val_size = o->val_size;
+	ctx.info.threads = o->threads;
+	ctx.info.started_at = started;
+	ctx.info.init_weights = o->init_weights[0] ? o->init_weights : NULL;
+	if ((rc = tr_run_write_summary(out, t, &ctx.info, &err)))
+		goto out_free;
+	if (!o->quiet) {
+		char layers[256];
+
+		tr_layout_format(&o->cfg.layout, layers, sizeof(layers));
+		fprintf(stderr, "training %s on %s (%s), %ld iterations -> %s/\n", layers,
+			tr_backend_name(be), tr_backend_device_name(be), o->cfg.iters, out);
+	}
+	cli_progress_init(&ctx.progress, !o->quiet, t->step, o->cfg.iters, NULL);
+	install_signals();
+	hooks.user = &ctx;
+	hooks.should_stop = should_stop;
+	hooks.on_eval = on_eval;
+	rc = tr_trainer_run(t, &hooks, &err);
+	cli_progress_done(&ctx.progress);
+	rc = finish(&ctx, t, rc, &err);
+	if (rc == TR_OK || rc == TR_ERR_DIVERGED || rc == TR_ERR_INTERRUPTED)
+		print_result(&ctx, t);
+
+out_free:
+	tr_trainer_free(t);
+	tr_backend_free(be);
+	tr_dataset_free(&data);
+	free(init);
+	if (rc)
+		cli_report_error(&err);
+	return rc;
+}

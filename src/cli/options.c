@@ -1,0 +1,360 @@
+/*
+ * options.c - the option table, strict value parsing, and --help text.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define ALL_RUNS (CLI_TRAIN | CLI_EXPERIMENT)
+
+struct opt {
+	const char *name;  /* long name without "--" */
+	const char *arg;   /* value placeholder, or NULL for a flag */
+	unsigned modes;    /* CLI_* bits */
+	int (*set)(cli_options *o, const char *name, const char *value, tr_error *err);
+	const char *def;   /* default, as shown by --help */
+	const char *help;
+};
+
+/* ---- value parsers: strict, with the option's name in every message ---- */
+
+static int parse_long(const char *name, const char *v, long min, long max, long *out,
+		      tr_error *err)
+{
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (end == v || *end != '\0')
+		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': not an integer", name, v);
+	if (errno == ERANGE || x < min || x > max)
+		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': must be between %ld and %ld",
+			       name, v, min, max);
+	*out = (long)x;
+	return TR_OK;
+}
+
+static int parse_double(const char *name, const char *v, double min, double max,
+			bool min_open, double *out, tr_error *err)
+{
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(v, &end);
+	if (end == v || *end != '\0')
+		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': not a number", name, v);
+	if (!isfinite(x) || errno == ERANGE)
+		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': must be a finite number", name, v);
+	if (x < min || x > max || (min_open && x == min))
+		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': must be %s %g and at most %g",
+			       name, v, min_open ? "greater than" : "at least", min, max);
+	*out = x;
+	return TR_OK;
+}
+
+static int copy_str(const char *name, const char *v, char *dst, size_t cap, tr_error *err)
+{
+	if (!*v)
+		return tr_fail(err, TR_ERR_USAGE, "--%s: empty value", name);
+	if (strlen(v) >= cap)
+		return tr_fail(err, TR_ERR_USAGE, "--%s: value longer than %zu characters",
+			       name, cap - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return TR_OK;
+}
+
+/* ---- setters, one per option ---- */
+
+static int set_device(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return copy_str(n, v, o->device, sizeof(o->device), err);
+}
+
+static int set_threads(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	long x;
+	int rc = parse_long(n, v, 0, 1024, &x, err);
+
+	o->threads = (int)x;
+	return rc;
+}
+
+static int set_data(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return copy_str(n, v, o->data_dir, sizeof(o->data_dir), err);
+}
+
+static int set_val_size(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	long x;
+	int rc = parse_long(n, v, 0, 100000000, &x, err);
+
+	o->val_size = (size_t)x;
+	return rc;
+}
+
+static int set_layers(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return tr_layout_parse(v, &o->cfg.layout, err);
+}
+
+static int set_init(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return tr_init_parse(v, &o->cfg.init, err);
+}
+
+static int set_seed(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	long x;
+	int rc = parse_long(n, v, 0, LONG_MAX, &x, err);
+
+	o->cfg.seed = (uint64_t)x;
+	return rc;
+}
+
+static int set_lr(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return parse_double(n, v, 0.0, 1e3, true, &o->cfg.lr, err);
+}
+
+static int set_l2(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return parse_double(n, v, 0.0, 1e3, false, &o->cfg.l2, err);
+}
+
+static int set_l2_scope(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	if (!strcmp(v, "all"))
+		o->cfg.l2_scope = TR_L2_ALL;
+	else if (!strcmp(v, "weights"))
+		o->cfg.l2_scope = TR_L2_WEIGHTS;
+	else
+		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': use all or weights", n, v);
+	return TR_OK;
+}
+
+static int set_batch(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	long x;
+	int rc = parse_long(n, v, 1, 65536, &x, err);
+
+	o->cfg.batch = (size_t)x;
+	return rc;
+}
+
+static int set_iters(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return parse_long(n, v, 1, 1000000000L, &o->cfg.iters, err);
+}
+
+static int set_eval_every(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return parse_long(n, v, 1, 1000000000L, &o->cfg.eval_every, err);
+}
+
+static int set_no_shuffle(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	o->cfg.shuffle = false;
+	return TR_OK;
+}
+
+static int set_out(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return copy_str(n, v, o->out_dir, sizeof(o->out_dir), err);
+}
+
+static int set_force(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	o->force = true;
+	return TR_OK;
+}
+
+static int set_init_weights(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return copy_str(n, v, o->init_weights, sizeof(o->init_weights), err);
+}
+
+static int set_quiet(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	o->quiet = true;
+	return TR_OK;
+}
+
+static int set_list_devices(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	o->list_devices = true;
+	return TR_OK;
+}
+
+static int set_help(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	o->help = true;
+	return TR_OK;
+}
+
+static int set_version(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	o->version = true;
+	return TR_OK;
+}
+
+static const struct opt options[] = {
+	{ "device", "NAME", ALL_RUNS | CLI_BENCH | CLI_TUNE, set_device, "auto",
+	  "auto (an OpenCL GPU, else cpu), cpu, cpu-ref, gpu:N, cl:N (see --list-devices)" },
+	{ "threads", "N", ALL_RUNS | CLI_BENCH, set_threads, "0",
+	  "CPU threads for the cpu backend; 0 = all cores" },
+	{ "data", "DIR", ALL_RUNS | CLI_BENCH, set_data, "data/mnist",
+	  "directory with the four IDX files, plain or .gz ($TRAINER_DATA_DIR also works)" },
+	{ "val-size", "N", ALL_RUNS, set_val_size, "5000",
+	  "validation = the first N training images; training = the rest" },
+	{ "layers", "LIST", ALL_RUNS | CLI_BENCH, set_layers, "784,1500,1000,500,10",
+	  "layer sizes: input, hidden ReLU layers..., classes" },
+	{ "init", "NAME", ALL_RUNS, set_init, "uniform01",
+	  "initialisation: uniform01 (the seed's [0,1)), he, xavier" },
+	{ "seed", "N", ALL_RUNS, set_seed, "1",
+	  "seed of the PRNG for initialisation and shuffling" },
+	{ "lr", "X", ALL_RUNS, set_lr, "0.005", "Adam learning rate" },
+	{ "l2", "LAMBDA", ALL_RUNS, set_l2, "0.0005",
+	  "L2 regularisation strength; 0 turns it off" },
+	{ "l2-scope", "SCOPE", ALL_RUNS, set_l2_scope, "all",
+	  "what L2 covers: all (weights and biases, as the seed) or weights" },
+	{ "batch", "N", ALL_RUNS | CLI_BENCH, set_batch, "64", "batch size" },
+	{ "iters", "N", ALL_RUNS | CLI_BENCH, set_iters, "30000", "training iterations" },
+	{ "eval-every", "N", ALL_RUNS, set_eval_every, "100",
+	  "evaluate (metrics.csv row) every N iterations" },
+	{ "no-shuffle", NULL, ALL_RUNS, set_no_shuffle, "off",
+	  "batch k = training examples (k*B + j) mod N, for exact reproduction" },
+	{ "out", "DIR", ALL_RUNS, set_out, "runs/run-<date>-<time>",
+	  "output directory (must not exist or be empty, unless --force)" },
+	{ "force", NULL, ALL_RUNS, set_force, "off",
+	  "write into an existing non-empty output directory" },
+	{ "init-weights", "DIR", CLI_TRAIN, set_init_weights, "none",
+	  "start from w1.npy..wL.npy, b1.npy..bL.npy in DIR instead of --init" },
+	{ "quiet", NULL, ALL_RUNS, set_quiet, "off", "no progress output" },
+	{ "list-devices", NULL, CLI_TRAIN, set_list_devices, NULL,
+	  "list the devices and backends this build can use, then exit" },
+	{ "help", NULL, ~0u, set_help, NULL, "show this help and exit" },
+	{ "version", NULL, CLI_TRAIN, set_version, NULL, "show the version and exit" },
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+void cli_options_default(cli_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	tr_train_config_default(&o->cfg);
+	snprintf(o->device, sizeof(o->device), "auto");
+	o->val_size = 5000;
+	snprintf(o->preset, sizeof(o->preset), "seed");
+	o->jobs = 1;
+}
+
+static const struct opt *find(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
+			return &options[i];
+	return NULL;
+}
+
+bool cli_given(const cli_options *o, const char *name)
+{
+	const struct opt *op = find(name, strlen(name));
+
+	return op && o->given[op - options];
+}
+
+int cli_parse(int argc, char **argv, int first, unsigned mode, cli_options *o,
+	      tr_error *err)
+{
+	int i;
+
+	for (i = first; i < argc; i++) {
+		const char *a = argv[i], *eq, *value = NULL;
+		const struct opt *op;
+		size_t len;
+		int rc;
+
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+			return tr_fail(err, TR_ERR_USAGE,
+				       "unexpected argument '%s'; options start with -- (see --help)", a);
+		a += 2;
+		eq = strchr(a, '=');
+		len = eq ? (size_t)(eq - a) : strlen(a);
+		op = find(a, len);
+		if (!op || !(op->modes & mode))
+			return tr_fail(err, TR_ERR_USAGE, "unknown option '--%.*s'%s (see --help)",
+				       (int)len, a, op ? " for this command" : "");
+		if (op->arg) {
+			if (eq)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else
+				return tr_fail(err, TR_ERR_USAGE, "--%s needs a value (%s)",
+					       op->name, op->arg);
+		} else if (eq) {
+			return tr_fail(err, TR_ERR_USAGE, "--%s takes no value", op->name);
+		}
+		rc = op->set(o, op->name, value, err);
+		if (rc)
+			return rc;
+		o->given[op - options] = 1;
+	}
+	return TR_OK;
+}
+
+void cli_print_options(FILE *f, unsigned mode)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++) {
+		const struct opt *op = &options[i];
+		char left[64];
+
+		if (!(op->modes & mode))
+			continue;
+		snprintf(left, sizeof(left), "--%s%s%s", op->name, op->arg ? " " : "",
+			 op->arg ? op->arg : "");
+		fprintf(f, "  %-24s %s", left, op->help);
+		if (op->def)
+			fprintf(f, " [default: %s]", op->def);
+		fputc('\n', f);
+	}
+}
+
+static bool has_mnist(const char *dir)
+{
+	char probe[CLI_PATH_MAX + 64];
+	struct stat st;
+
+	snprintf(probe, sizeof(probe), "%s/train-images-idx3-ubyte", dir);
+	if (stat(probe, &st) == 0)
+		return true;
+	snprintf(probe, sizeof(probe), "%s/train-images-idx3-ubyte.gz", dir);
+	return stat(probe, &st) == 0;
+}
+
+void cli_default_data_dir(const cli_options *o, char *buf, size_t cap)
+{
+	const char *env = getenv("TRAINER_DATA_DIR");
+
+	if (o->data_dir[0])
+		snprintf(buf, cap, "%s", o->data_dir);
+	else if (env && *env)
+		snprintf(buf, cap, "%s", env);
+	else if (has_mnist("data/mnist") || !has_mnist(TRAINER_SOURCE_DIR "/data/mnist"))
+		snprintf(buf, cap, "data/mnist");
+	else
+		snprintf(buf, cap, "%s", TRAINER_SOURCE_DIR "/data/mnist");
+}

@@ -1,0 +1,94 @@
+/* progress.c - see progress.h. */
+#include "progress.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_format_duration(double s, char *buf, size_t cap)
+{
+	long t = (long)(s + 0.5);
+
+	if (!isfinite(s) || s < 0)
+		snprintf(buf, cap, "?");
+	else if (t >= 3600)
+		snprintf(buf, cap, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+	else if (t >= 60)
+		snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(buf, cap, "%lds", t);
+}
+
+void cli_progress_init(cli_progress *p, bool enabled, long first_step, long total,
+		       const char *label)
+{
+	p->enabled = enabled;
+	p->tty = enabled && isatty(STDERR_FILENO);
+	p->total = total;
+	p->first_step = first_step;
+	p->t0 = now();
+	p->last_draw = 0.0;
+	p->last_val_acc = NAN;
+	p->label = label ? label : "";
+}
+
+/* Iterations per second and the time left, from this session's average rate (the
+ * average includes the evaluations, so the ETA accounts for them). */
+static void rate_eta(const cli_progress *p, long step, double *rate, char *eta, size_t cap)
+{
+	double dt = now() - p->t0;
+	long done = step - p->first_step;
+
+	*rate = dt > 0 && done > 0 ? (double)done / dt : 0.0;
+	if (*rate > 0)
+		cli_format_duration((double)(p->total - step) / *rate, eta, cap);
+	else
+		snprintf(eta, cap, "?");
+}
+
+void cli_progress_step(cli_progress *p, long step)
+{
+	char eta[32];
+	double rate, t;
+
+	if (!p->tty)
+		return;
+	t = now();
+	if (t - p->last_draw < 0.25 && step != p->total)
+		return;
+	p->last_draw = t;
+	rate_eta(p, step, &rate, eta, sizeof(eta));
+	fprintf(stderr, "\r%siter %ld/%ld  %.1f it/s  ETA %s  val_acc %.4f \033[K",
+		p->label, step, p->total, rate, eta, p->last_val_acc);
+	fflush(stderr);
+}
+
+void cli_progress_eval(cli_progress *p, const tr_metric_row *row)
+{
+	char eta[32];
+	double rate;
+
+	p->last_val_acc = row->val_acc;
+	if (!p->enabled || p->tty)
+		return;
+	rate_eta(p, row->iter, &rate, eta, sizeof(eta));
+	fprintf(stderr,
+		"%siter %ld/%ld train_loss %.6g train_acc %.4f val_loss %.6g val_acc %.4f "
+		"(%.1f it/s, ETA %s)\n", p->label, row->iter, p->total, row->train_loss,
+		row->train_acc, row->val_loss, row->val_acc, rate, eta);
+}
+
+void cli_progress_done(cli_progress *p)
+{
+	if (p->tty)
+		fputc('\n', stderr);
+}
