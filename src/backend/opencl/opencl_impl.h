@@ -1,0 +1,160 @@
+/*
+ * opencl_impl.h - what the files of the OpenCL backend share (private to this folder).
+ *
+ *   opencl_backend.c  open/free, buffers, uploads and downloads, the registration
+ *   opencl_ops.c      the operations: CLBlast GEMM and the launches of cl/ kernels
+ *   opencl_program.c  building cl/ programs (embedded, or from $TRAINER_CL_DIR)
+ *   opencl_devices.c  device enumeration, device strings, --list-devices text
+ *   opencl_errors.c   every OpenCL and CLBlast status code to its name
+ *
+ * Kernels index with 32-bit unsigned integers, so no buffer holds more than
+ * TR_CL_MAX_FLOATS floats (checked at allocation); offsets and sizes passed to kernels
+ * therefore always fit a cl_uint.
+ */
+#ifndef TRAINER_OPENCL_IMPL_H
+#define TRAINER_OPENCL_IMPL_H
+
+#include <CL/cl.h>
+#include <stdint.h>
+
+#include "backend/backend_impl.h"
+
+#define TR_CL_MAX_FLOATS ((size_t)UINT32_MAX)
+
+/* The kernels of cl/kernels.cl; opencl_program.c says which file holds which. */
+enum tr_cl_kernel_id {
+	TR_K_BIAS_ACT,
+	TR_K_RELU_BACKWARD,
+	TR_K_ADAM_L2,
+	TR_K_SOFTMAX_XENT,
+	TR_K_COUNT_CORRECT,
+	TR_K_SUM_SQUARES,
+	TR_K_REDUCE_SUM,
+	TR_K_BIAS_GRAD_PARTIAL,
+	TR_K_BIAS_GRAD_FINAL,
+	TR_CL_N_KERNELS
+};
+
+#define TR_CL_N_PROGRAMS 1 /* .cl files */
+
+struct tr_cl_kernel {
+	const char *name; /* the __kernel function's name */
+	cl_kernel kernel;
+	size_t wg;        /* work-group size used for it: a power of two */
+};
+
+/* A host copy of uploaded data, kept until the non-blocking write from it completes. */
+struct tr_cl_staging {
+	void *host;
+	cl_event done;
+};
+
+/* The backend's context (tr_backend.context). */
+struct tr_cl {
+	cl_platform_id platform;
+	cl_device_id device;
+	cl_context context;
+	cl_command_queue queue; /* in order: every op runs after the ones before it */
+	cl_program programs[TR_CL_N_PROGRAMS];
+	struct tr_cl_kernel kernels[TR_CL_N_KERNELS];
+
+	cl_ulong global_mem;  /* CL_DEVICE_GLOBAL_MEM_SIZE */
+	cl_ulong max_alloc;   /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+	cl_ulong local_mem;   /* CL_DEVICE_LOCAL_MEM_SIZE */
+	size_t max_wg;        /* CL_DEVICE_MAX_WORK_GROUP_SIZE, capped by item size [0] */
+	cl_ulong allocated;   /* bytes in our live buffers, scratch included */
+
+	cl_mem scratch;       /* partial sums of the reductions; grown as needed */
+	size_t scratch_n;     /* its size in floats */
+
+	struct tr_cl_staging *staging; /* uploads in flight */
+	size_t n_staging;
+	size_t cap_staging;
+};
+
+struct tr_buf {
+	cl_mem mem;
+	size_t n;    /* floats */
+};
+
+static inline struct tr_cl *tr_cl_of(tr_backend *be)
+{
+	return be->context;
+}
+
+/* ---- opencl_errors.c ---- */
+
+/* "CL_OUT_OF_RESOURCES" for -5; "unknown OpenCL status" for a code it does not know. */
+const char *tr_cl_errname(cl_int code);
+/* The same for a CLBlastStatusCode: CLBlast's own names below -1000, else the CL name. */
+const char *tr_clblast_errname(int code);
+/* Record "OpenCL: <call>(<what>) failed: <NAME> (<code>)[; hint]" as TR_ERR_DEVICE. */
+int tr_cl_fail(tr_error *err, const char *call, const char *what, cl_int code);
+/* The message for "no OpenCL platform": no ICD installed, and how to get one. */
+const char *tr_cl_no_driver_text(void);
+
+/* ---- opencl_devices.c ---- */
+
+struct tr_cl_device {
+	cl_platform_id platform;
+	cl_device_id id;
+	cl_device_type type;
+	size_t cl_index;  /* N of cl:N */
+	long gpu_index;   /* M of gpu:M, -1 when not a GPU */
+};
+
+struct tr_cl_devlist {
+	struct tr_cl_device *dev; /* every device, platform order then device order */
+	size_t n;
+	size_t n_gpu;
+};
+
+/* Enumerate every OpenCL device. No platform at all is TR_ERR_DEVICE with the
+ * no-driver text. A platform whose devices cannot be listed is skipped. */
+int tr_cl_enumerate(struct tr_cl_devlist *list, tr_error *err);
+void tr_cl_devlist_free(struct tr_cl_devlist *list);
+
+/* Resolve a device string: "gpu:N" or "cl:N". TR_BACKEND_NOT_MINE for any other. */
+int tr_cl_find_device(const char *spec, struct tr_cl_device *out, tr_error *err);
+
+/* A string property of a device or platform into buf (always NUL-terminated). */
+void tr_cl_device_str(cl_device_id dev, cl_device_info what, char *buf, size_t cap);
+void tr_cl_platform_str(cl_platform_id p, cl_platform_info what, char *buf, size_t cap);
+
+void tr_cl_list(char *buf, size_t cap);
+int tr_cl_has_gpu(void);
+
+/* ---- opencl_program.c ---- */
+
+/* Build every program of cl/ for the backend's device and create its kernels,
+ * choosing each kernel's work-group size. Failure: TR_ERR_DEVICE naming the file and
+ * quoting the build log. What was created is left in cl for tr_cl_release_programs. */
+int tr_cl_build_programs(struct tr_cl *cl, const char *device_name, tr_error *err);
+void tr_cl_release_programs(struct tr_cl *cl);
+
+/* ---- opencl_ops.c ---- */
+
+int tr_cl_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k,
+	       float alpha, tr_view a, size_t lda, tr_view b, size_t ldb,
+	       float beta, tr_view c, size_t ldc);
+int tr_cl_bias_act(tr_backend *be, tr_view y, tr_view bias, size_t rows, size_t cols,
+		   bool relu);
+int tr_cl_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n);
+int tr_cl_softmax_xent(tr_backend *be, tr_view logits, tr_view labels, size_t rows,
+		       size_t cols, float grad_scale, tr_view dlogits, tr_view loss,
+		       bool accumulate);
+int tr_cl_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols, tr_view db);
+int tr_cl_adam_l2(tr_backend *be, tr_view param, tr_view grad, tr_view m, tr_view v,
+		  size_t n, const tr_adam_params *p);
+int tr_cl_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out, bool accumulate);
+int tr_cl_count_correct(tr_backend *be, tr_view logits, tr_view labels, size_t rows,
+			size_t cols, tr_view out, bool accumulate);
+
+/* ---- opencl_backend.c ---- */
+
+/* Make the scratch buffer hold at least n floats (contents undefined). */
+int tr_cl_scratch(tr_backend *be, size_t n);
+/* Fail with TR_ERR_INTERNAL unless [v.off, v.off + n) lies inside v's buffer. */
+int tr_cl_check_view(tr_backend *be, const char *op, const char *arg, tr_view v, size_t n);
+
+#endif /* TRAINER_OPENCL_IMPL_H */
