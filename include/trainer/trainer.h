@@ -76,16 +76,18 @@ double tr_trainer_seconds(const tr_trainer *t);
 /* Called by tr_trainer_run. Either may be NULL. */
 typedef struct tr_train_hooks {
 	void *user;
-	/* After every iteration; return true to stop the run (TR_ERR_INTERRUPTED). */
-	bool (*should_stop)(void *user, const tr_trainer *t);
+	/* After every iteration (and its evaluation, if any). A non-OK return ends the
+	 * run with that status: TR_ERR_INTERRUPTED to stop on a signal, or an error with
+	 * err filled (a checkpoint that could not be written). */
+	int (*after_step)(void *user, tr_trainer *t, tr_error *err);
 	/* After every evaluation row (already appended to t->metrics); may save files.
 	 * A non-OK return (with err filled) ends the run with that status. */
 	int (*on_eval)(void *user, tr_trainer *t, const tr_metric_row *row, tr_error *err);
 } tr_train_hooks;
 
 /* Run iterations until cfg.iters, evaluating every cfg.eval_every. Returns TR_OK,
- * TR_ERR_DIVERGED (a non-finite loss: err names the iterations), TR_ERR_INTERRUPTED
- * (should_stop said so; t->step says where), or another error. */
+ * TR_ERR_DIVERGED (a non-finite loss: err names the iterations), or whatever status
+ * a hook returned (t->step says where the run stopped). */
 int tr_trainer_run(tr_trainer *t, const tr_train_hooks *hooks, tr_error *err);
 
 #endif /* TRAINER_TRAINER_H */

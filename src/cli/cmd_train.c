@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "progress.h"
+#include "trainer/checkpoint.h"
 #include "trainer/fs.h"
 #include "trainer/run_output.h"
 
@@ -43,16 +44,36 @@ static void install_signals(void)
 struct run_ctx {
 	const cli_options *o;
 	const char *out;
+	char ckpt_path[CLI_PATH_MAX + 32];
+	long ckpt_every;
 	tr_run_info info;
 	cli_progress progress;
 };
 
-static bool should_stop(void *user, const tr_trainer *t)
+static int save_checkpoint(struct run_ctx *ctx, tr_trainer *t, tr_error *err)
+{
+	return tr_checkpoint_save(ctx->ckpt_path, t, ctx->info.val_size, err);
+}
+
+/* After each iteration: progress, periodic checkpoint, and the reaction to a signal. */
+static int after_step(void *user, tr_trainer *t, tr_error *err)
 {
 	struct run_ctx *ctx = user;
+	int rc;
 
 	cli_progress_step(&ctx->progress, t->step);
-	return stop_requested != 0;
+	if (t->diverged_at)
+		return TR_OK; /* never overwrite a good checkpoint with a diverged state */
+	if (stop_requested || t->step % ctx->ckpt_every == 0) {
+		rc = save_checkpoint(ctx, t, err);
+		if (rc)
+			return tr_error_prefix(err, "checkpoint at iteration %ld", t->step);
+	}
+	if (stop_requested)
+		return tr_fail(err, TR_ERR_INTERRUPTED,
+			       "interrupted after iteration %ld; the checkpoint is saved: continue "
+			       "with  trainer --resume %s", t->step, ctx->out);
+	return TR_OK;
 }
 
 static int on_eval(void *user, tr_trainer *t, const tr_metric_row *row, tr_error *err)
@@ -170,15 +191,52 @@ static void print_result(const struct run_ctx *ctx, const tr_trainer *t)
 	printf("\noutputs in %s/\n", ctx->out);
 }
 
+/* Options a resumed run takes from its checkpoint, not from the command line. */
+static const char *const fixed_on_resume[] = {
+	"val-size", "layers", "init", "seed", "lr", "l2", "l2-scope", "batch",
+	"eval-every", "no-shuffle", "out", "init-weights",
+};
+
+/* --resume DIR: the checkpoint's settings replace the options; --iters may extend. */
+static int prepare_resume(cli_options *o, tr_checkpoint *ck, tr_error *err)
+{
+	char path[CLI_PATH_MAX + 32];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(fixed_on_resume) / sizeof(fixed_on_resume[0]); i++)
+		if (cli_given(o, fixed_on_resume[i]))
+			return tr_fail(err, TR_ERR_USAGE,
+				       "--%s cannot be combined with --resume: a resumed run keeps "
+				       "the settings of its checkpoint", fixed_on_resume[i]);
+	snprintf(path, sizeof(path), "%s/%s", o->resume, TR_CHECKPOINT_FILE);
+	rc = tr_checkpoint_load(path, ck, err);
+	if (rc)
+		return tr_error_prefix(err, "--resume");
+	if (cli_given(o, "iters")) {
+		if (o->cfg.iters < ck->step)
+			return tr_fail(err, TR_ERR_USAGE,
+				       "--iters %ld: the checkpoint in %s is already at iteration %ld",
+				       o->cfg.iters, o->resume, ck->step);
+		ck->cfg.iters = o->cfg.iters;
+	}
+	o->cfg = ck->cfg;
+	o->val_size = ck->val_size;
+	snprintf(o->out_dir, sizeof(o->out_dir), "%s", o->resume);
+	return TR_OK;
+}
+
 int cli_cmd_train(cli_options *o)
 {
 	tr_backend_options bopts = { .threads = o->threads };
 	struct run_ctx ctx;
 	tr_train_hooks hooks;
+	tr_checkpoint ck;
 	tr_dataset data;
 	tr_backend *be = NULL;
 	tr_trainer *t = NULL;
 	float *init = NULL;
+	bool resume = o->resume[0] != '\0';
 	char out[CLI_PATH_MAX], data_dir[CLI_PATH_MAX], started[32];
 	tr_error err;
 	int rc;
@@ -186,6 +244,9 @@ int cli_cmd_train(cli_options *o)
 	tr_error_clear(&err);
 	memset(&data, 0, sizeof(data));
 	memset(&ctx, 0, sizeof(ctx));
+	memset(&ck, 0, sizeof(ck));
+	if (resume && (rc = prepare_resume(o, &ck, &err)))
+		goto out_free;
 	if (o->out_dir[0])
 		snprintf(out, sizeof(out), "%s", o->out_dir);
 	else
@@ -193,16 +254,25 @@ int cli_cmd_train(cli_options *o)
 	cli_default_data_dir(o, data_dir, sizeof(data_dir));
 	iso_now(started, sizeof(started));
 
-	if ((rc = tr_check_output_dir(out, o->force, "--out", &err)) ||
+	if ((!resume && (rc = tr_check_output_dir(out, o->force, "--out", &err))) ||
 	    (rc = tr_dataset_load(data_dir, o->val_size, &data, &err)) ||
-	    (rc = load_initial_weights(o, &init, &err)) ||
+	    (!resume && (rc = load_initial_weights(o, &init, &err))) ||
 	    (rc = tr_backend_open(o->device, &bopts, &be, &err)) ||
-	    (rc = tr_trainer_create(&o->cfg, &data, be, init, &t, &err)) ||
+	    (rc = tr_trainer_create(&o->cfg, &data, be, resume ? ck.params : init, &t, &err)) ||
+	    (resume && (rc = tr_trainer_restore(t, &ck, &err))) ||
 	    (rc = tr_mkdir_p(out, &err)))
 		goto out_free;
+	if (resume && t->step == o->cfg.iters) {
+		if (!o->quiet)
+			printf("%s: already completed %ld iterations; nothing to do "
+			       "(pass --iters N to continue further)\n", out, t->step);
+		goto out_free;
+	}
 
 	ctx.o = o;
 	ctx.out = out;
+	snprintf(ctx.ckpt_path, sizeof(ctx.ckpt_path), "%s/%s", out, TR_CHECKPOINT_FILE);
+	ctx.ckpt_every = o->checkpoint_every ? o->checkpoint_every : o->cfg.eval_every;
 	ctx.info.status = "running";
 	ctx.info.data_dir = data_dir;
 	ctx.info.val_size = o->val_size;
@@ -215,13 +285,14 @@ int cli_cmd_train(cli_options *o)
 		char layers[256];
 
 		tr_layout_format(&o->cfg.layout, layers, sizeof(layers));
-		fprintf(stderr, "training %s on %s (%s), %ld iterations -> %s/\n", layers,
-			tr_backend_name(be), tr_backend_device_name(be), o->cfg.iters, out);
+		fprintf(stderr, "%s %s on %s (%s), iterations %ld..%ld -> %s/\n",
+			resume ? "resuming" : "training", layers, tr_backend_name(be),
+			tr_backend_device_name(be), t->step + 1, o->cfg.iters, out);
 	}
 	cli_progress_init(&ctx.progress, !o->quiet, t->step, o->cfg.iters, NULL);
 	install_signals();
 	hooks.user = &ctx;
-	hooks.should_stop = should_stop;
+	hooks.after_step = after_step;
 	hooks.on_eval = on_eval;
 	rc = tr_trainer_run(t, &hooks, &err);
 	cli_progress_done(&ctx.progress);
@@ -233,6 +304,7 @@ out_free:
 	tr_trainer_free(t);
 	tr_backend_free(be);
 	tr_dataset_free(&data);
+	tr_checkpoint_free(&ck);
 	free(init);
 	if (rc)
 		cli_report_error(&err);

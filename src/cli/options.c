@@ -182,6 +182,16 @@ static int set_init_weights(cli_options *o, const char *n, const char *v, tr_err
 	return copy_str(n, v, o->init_weights, sizeof(o->init_weights), err);
 }
 
+static int set_checkpoint_every(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return parse_long(n, v, 0, 1000000000L, &o->checkpoint_every, err);
+}
+
+static int set_resume(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return copy_str(n, v, o->resume, sizeof(o->resume), err);
+}
+
 static int set_quiet(cli_options *o, const char *n, const char *v, tr_error *err)
 {
 	o->quiet = true;
@@ -238,6 +248,10 @@ static const struct opt options[] = {
 	  "write into an existing non-empty output directory" },
 	{ "init-weights", "DIR", CLI_TRAIN, set_init_weights, "none",
 	  "start from w1.npy..wL.npy, b1.npy..bL.npy in DIR instead of --init" },
+	{ "checkpoint-every", "N", ALL_RUNS, set_checkpoint_every, "0",
+	  "write checkpoint.bin every N iterations; 0 = at every evaluation" },
+	{ "resume", "RUN_DIR", CLI_TRAIN, set_resume, "none",
+	  "continue the run in RUN_DIR from its checkpoint.bin (its settings are kept)" },
 	{ "quiet", NULL, ALL_RUNS, set_quiet, "off", "no progress output" },
 	{ "list-devices", NULL, CLI_TRAIN, set_list_devices, NULL,
 	  "list the devices and backends this build can use, then exit" },

@@ -239,9 +239,8 @@ int tr_trainer_run(tr_trainer *t, const tr_train_hooks *hooks, tr_error *err)
 					       "another --init", prev + 1, t->step,
 					       row.train_loss, row.val_loss);
 		}
-		if (hooks->should_stop && hooks->should_stop(hooks->user, t))
-			return tr_fail(err, TR_ERR_INTERRUPTED, "interrupted after iteration %ld",
-				       t->step);
+		if (hooks->after_step && (rc = hooks->after_step(hooks->user, t, err)))
+			return rc;
 	}
 	return TR_OK;
 }
