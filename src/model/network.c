@@ -39,7 +39,7 @@ int tr_net_create(tr_backend *be, const tr_layout *lay, size_t batch, size_t eva
 {
 	tr_net *net = calloc(1, sizeof(*net));
 	size_t i, p = lay->n_params;
-	char name[32];
+	char name[48];
 	int rc;
 
 	*out = NULL;
