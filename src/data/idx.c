@@ -126,7 +126,8 @@ static int src_open(struct idx_src *s, const char *path, off_t *size, tr_error *
 	s->fd = -1;
 	s->gz = NULL;
 	s->offset = 0;
-	s->fd = open(path, O_RDONLY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below). */
+	s->fd = open(path, O_RDONLY | O_NONBLOCK);
 	if (s->fd < 0) {
 		if (errno == ENOENT)
 			return tr_fail(err, TR_ERR_INPUT, "%s does not exist: check the path "

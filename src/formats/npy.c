@@ -454,6 +454,10 @@ int tr_npy_read(const char *path, float **data, size_t *shape, int *ndim, tr_err
 
 	*data = NULL;
 	*ndim = 0;
+	/* Checked before fopen too: opening a FIFO would wait for a writer. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return tr_fail(err, TR_ERR_INPUT, "%s: not a regular file: give a .npy file",
+			       path);
 	fp = fopen(path, "rb");
 	if (!fp)
 		return tr_fail(err, TR_ERR_INPUT, "%s: cannot open: %s: check the path", path,
