@@ -11,4 +11,18 @@ int cli_report_error(const tr_error *err);
 /* trainer [train] [options]: one training run. */
 int cli_cmd_train(cli_options *o);
 
+/* trainer experiment [options]: the lab's runs as separate processes, then the report. */
+int cli_cmd_experiment(cli_options *o);
+
+/* trainer report DIR: report.md and report.json from the run directories in DIR. */
+int cli_cmd_report(cli_options *o);
+
+/* Build the report of DIR (title: a line under its heading, or NULL); prints where it
+ * is. Returns 0, or an exit code after printing why (4 when figures are missing). */
+int cli_build_report(const char *dir, const char *title, bool quiet);
+
+/* The directory with the gnuplot scripts: $TRAINER_PLOTS_DIR, else the installed
+ * share/trainer/plots next to the executable, else the source tree's plots/. */
+void cli_plots_dir(char *buf, size_t cap);
+
 #endif /* TRAINER_CLI_COMMANDS_H */

@@ -17,6 +17,10 @@ struct command {
 
 static const struct command commands[] = {
 	{ "train", CLI_TRAIN, cli_cmd_train, "train one network (the default command)" },
+	{ "experiment", CLI_EXPERIMENT, cli_cmd_experiment,
+	  "the lab's runs (--preset), then DIR/report.md (docs/EXPERIMENT.md)" },
+	{ "report", CLI_REPORT, cli_cmd_report,
+	  "trainer report DIR: rebuild DIR/report.md from the run directories in DIR" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -77,6 +81,9 @@ int main(int argc, char **argv)
 	}
 	cli_options_default(&o);
 	tr_error_clear(&err);
+	/* `trainer report DIR`: the experiment directory comes before any option. */
+	if (cmd->mode == CLI_REPORT && first < argc && strncmp(argv[first], "--", 2) != 0)
+		snprintf(o.out_dir, sizeof(o.out_dir), "%s", argv[first++]);
 	if (cli_parse(argc, argv, first, cmd->mode, &o, &err) != TR_OK)
 		return cli_report_error(&err);
 	if (o.help) {

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "trainer/experiment.h"
+
 #define ALL_RUNS (CLI_TRAIN | CLI_EXPERIMENT)
 
 struct opt {
@@ -216,6 +218,27 @@ static int set_version(cli_options *o, const char *n, const char *v, tr_error *e
 	return TR_OK;
 }
 
+static int set_preset(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	int rc = tr_exp_preset_check(v, err);
+
+	return rc ? rc : copy_str(n, v, o->preset, sizeof(o->preset), err);
+}
+
+static int set_jobs(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	long x;
+	int rc = parse_long(n, v, 1, 16, &x, err);
+
+	o->jobs = (int)x;
+	return rc;
+}
+
+static int set_emit_jobs(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return copy_str(n, v, o->emit_jobs, sizeof(o->emit_jobs), err);
+}
+
 static const struct opt options[] = {
 	{ "device", "NAME", ALL_RUNS | CLI_BENCH | CLI_TUNE, set_device, "auto",
 	  "auto (an OpenCL GPU, else cpu), cpu, cpu-ref, gpu:N, cl:N (see --list-devices)" },
@@ -252,6 +275,13 @@ static const struct opt options[] = {
 	  "write checkpoint.bin every N iterations; 0 = at every evaluation" },
 	{ "resume", "RUN_DIR", CLI_TRAIN, set_resume, "none",
 	  "continue the run in RUN_DIR from its checkpoint.bin (its settings are kept)" },
+	{ "preset", "NAME", CLI_EXPERIMENT, set_preset, "seed",
+	  "seed (lr 0.0001, 0.005 with L2; 0.005 without), full (+ lr 0.05, 0.00005), "
+	  "quick (seed's runs, 2000 iterations)" },
+	{ "jobs", "N", CLI_EXPERIMENT, set_jobs, "1",
+	  "runs at once (on cpu, without --threads, the cores are shared among them)" },
+	{ "emit-jobs", "FILE", CLI_EXPERIMENT, set_emit_jobs, "none",
+	  "write one shell command per run to FILE (for GNU parallel, Slurm) and exit" },
 	{ "quiet", NULL, ALL_RUNS, set_quiet, "off", "no progress output" },
 	{ "list-devices", NULL, CLI_TRAIN, set_list_devices, NULL,
 	  "list the devices and backends this build can use, then exit" },
