@@ -205,13 +205,15 @@ int tr_cl_find_device(const char *spec, struct tr_cl_device *out, tr_error *err)
 			     "(or --device cpu)", spec, known);
 	else if (gpu)
 		rc = tr_fail(err, TR_ERR_DEVICE,
-			     "--device %s: no such device; there are %zu OpenCL GPUs, gpu:0 to "
-			     "gpu:%zu, among the %zu OpenCL devices: %s", spec, list.n_gpu,
-			     list.n_gpu - 1, list.n, known);
+			     "--device %s: no such device; there %s %zu OpenCL GPU%s (gpu:0 to "
+			     "gpu:%zu) among the OpenCL devices: %s", spec,
+			     list.n_gpu == 1 ? "is" : "are", list.n_gpu, list.n_gpu == 1 ? "" : "s",
+			     list.n_gpu - 1, known);
 	else
 		rc = tr_fail(err, TR_ERR_DEVICE,
-			     "--device %s: no such device; there are %zu OpenCL devices: %s",
-			     spec, list.n, known);
+			     "--device %s: no such device; there %s %zu OpenCL device%s: %s",
+			     spec, list.n == 1 ? "is" : "are", list.n, list.n == 1 ? "" : "s",
+			     known);
 	tr_cl_devlist_free(&list);
 	return rc;
 }
