@@ -259,7 +259,7 @@ static void question2(FILE *f, const rp_report *r)
 		fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %zu%s |\n", run->name,
 			lr, l2, a, am, as, lm, ls, settled, c->n,
 			is_diverged(run) ? " (diverged)" : "");
-		if (c->n >= 3 && !is_diverged(run)) {
+		if (c->n >= 3 && !is_diverged(run) && run->peak.shape != TR_SHAPE_NO_LEARNING) {
 			if (!best || c->late_mean_acc > best->conv.late_mean_acc)
 				best = run;
 			if (!calm || c->late_std_acc < calm->conv.late_std_acc)
@@ -268,7 +268,7 @@ static void question2(FILE *f, const rp_report *r)
 	}
 	fprintf(f, "\n**Answer:** ");
 	if (!best) {
-		fprintf(f, "no run has enough finite evaluations to judge.\n\n");
+		fprintf(f, "no run both learned and has enough finite evaluations to judge; see the table.\n\n");
 		return;
 	}
 	fprintf(f, "the highest level over the last third is %s's (mean validation accuracy "
@@ -278,6 +278,9 @@ static void question2(FILE *f, const rp_report *r)
 	for (i = 0; i < r->n_runs; i++)
 		if (is_diverged(&r->runs[i]))
 			fprintf(f, " %s diverged and did not converge.", r->runs[i].name);
+		else if (r->runs[i].peak.shape == TR_SHAPE_NO_LEARNING)
+			fprintf(f, " %s did not learn (validation accuracy at chance).",
+				r->runs[i].name);
 	for (i = 0; i < r->n_runs; i++)
 		if (r->runs[i].conv.settled_iter < 0 && !is_diverged(&r->runs[i]) &&
 		    r->runs[i].conv.n >= 3)

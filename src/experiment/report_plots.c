@@ -320,27 +320,33 @@ static void draw_hist(struct plotter *pl, rp_run *run)
 
 /* ---- comparisons on shared axes ---- */
 
-/* compare.gp on runs idx[0..n) with the given titles (one quoted word each). */
+/* compare.gp on the runs idx[0..n) that have enough points, titled titles[i]; false
+ * when fewer than two have. */
 static bool draw_compare(struct plotter *pl, const rp_report *r, const size_t *idx,
-			 size_t n, const char *titles, const char *out, const char *title,
-			 bool loss, size_t first)
+			 const char *const *titles, size_t n, const char *out,
+			 const char *title, bool loss, size_t first)
 {
 	struct vars v = { .len = 0 };
 	double lo = INFINITY, hi = 0;
 	bool logy = false;
-	size_t i;
+	size_t i, used = 0;
+	char names[2048] = "";
 
 	vadd(&v, "files='");
 	for (i = 0; i < n; i++) {
 		const rp_run *run = &r->runs[idx[i]];
 
-		if (!run->drawable || run->n_rows < first + 3)
-			return false;
+		if (!run->drawable || run->peak.n < first + 3)
+			continue;
 		vadd(&v, "\"%s/metrics.csv\" ", run->name);
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "\"%s\" ", titles[i]);
 		logy |= loss && loss_spans_decades(run->rows, run->n_rows, first, true, &lo, &hi);
+		used++;
 	}
 	vadd(&v, "'; ");
-	var_str(&v, "titles", titles);
+	if (used < 2)
+		return false;
+	var_str(&v, "titles", names);
 	var_str(&v, "out", out);
 	var_str(&v, "title", title);
 	var_str(&v, "what", loss ? "loss" : "acc");
@@ -351,41 +357,44 @@ static bool draw_compare(struct plotter *pl, const rp_report *r, const size_t *i
 
 static void draw_lr_group(struct plotter *pl, const rp_report *r, rp_lr_group *g)
 {
-	char titles[2048] = "", out[RP_PATH_MAX], title[256], num[48];
+	char names[sizeof(g->idx) / sizeof(g->idx[0])][64], num[48];
+	const char *titles[sizeof(g->idx) / sizeof(g->idx[0])];
+	char out[RP_PATH_MAX], title[256];
 	size_t i;
 
 	for (i = 0; i < g->n; i++) {
 		tr_exp_format_decimal(r->runs[g->idx[i]].lr, num, sizeof(num));
-		snprintf(titles + strlen(titles), sizeof(titles) - strlen(titles),
-			 "\"lr %s\" ", num);
+		snprintf(names[i], sizeof(names[i]), "lr %s", num);
+		titles[i] = names[i];
 	}
 	tr_exp_format_decimal(r->runs[g->idx[0]].l2, num, sizeof(num));
 	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation loss", num);
 	rp_path(out, sizeof(out), "figures/compare-%s-loss", g->tag);
-	g->fig_loss = draw_compare(pl, r, g->idx, g->n, titles, out, title, true, 0);
+	g->fig_loss = draw_compare(pl, r, g->idx, titles, g->n, out, title, true, 0);
 	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation accuracy", num);
 	rp_path(out, sizeof(out), "figures/compare-%s-acc", g->tag);
-	g->fig_acc = draw_compare(pl, r, g->idx, g->n, titles, out, title, false, 0);
+	g->fig_acc = draw_compare(pl, r, g->idx, titles, g->n, out, title, false, 0);
 }
 
 static void draw_l2_pair(struct plotter *pl, const rp_report *r, rp_l2_pair *p)
 {
 	size_t idx[2] = { p->with, p->without };
-	char titles[256], out[RP_PATH_MAX], title[256], lr[48], l2[48];
+	char with[96], out[RP_PATH_MAX], title[256], lr[48], l2[48];
+	const char *titles[2] = { with, "without L2" };
 
 	tr_exp_format_decimal(r->runs[p->with].lr, lr, sizeof(lr));
 	tr_exp_format_decimal(r->runs[p->with].l2, l2, sizeof(l2));
-	snprintf(titles, sizeof(titles), "\"with L2 (lambda %s)\" \"without L2\"", l2);
+	snprintf(with, sizeof(with), "with L2 (lambda %s)", l2);
 	snprintf(title, sizeof(title), "with vs without L2 at lr %s: validation loss", lr);
 	rp_path(out, sizeof(out), "figures/compare-%s-loss", p->tag);
-	p->fig_loss = draw_compare(pl, r, idx, 2, titles, out, title, true, 0);
+	p->fig_loss = draw_compare(pl, r, idx, titles, 2, out, title, true, 0);
 	snprintf(title, sizeof(title), "with vs without L2 at lr %s: validation accuracy", lr);
 	rp_path(out, sizeof(out), "figures/compare-%s-acc", p->tag);
-	p->fig_acc = draw_compare(pl, r, idx, 2, titles, out, title, false, 0);
+	p->fig_acc = draw_compare(pl, r, idx, titles, 2, out, title, false, 0);
 	snprintf(title, sizeof(title),
 		 "with vs without L2 at lr %s: validation accuracy without the first 20 evaluations", lr);
 	rp_path(out, sizeof(out), "figures/compare-%s-acc-late", p->tag);
-	p->fig_acc_late = draw_compare(pl, r, idx, 2, titles, out, title, false, RP_LATE_SKIP);
+	p->fig_acc_late = draw_compare(pl, r, idx, titles, 2, out, title, false, RP_LATE_SKIP);
 }
 
 /* Is everything there to draw: gnuplot and the scripts? Says why not in out->note. */
