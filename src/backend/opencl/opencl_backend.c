@@ -296,7 +296,7 @@ static const struct tr_backend_i cl_iface = {
 static int query_limits(tr_backend *be, const char *spec)
 {
 	struct tr_cl *cl = tr_cl_of(be);
-	size_t items[3] = { 0, 0, 0 };
+	size_t items[16] = { 0 }, size = 0;
 	cl_int rc;
 
 	rc = clGetDeviceInfo(cl->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof(cl->global_mem),
@@ -311,8 +311,11 @@ static int query_limits(tr_backend *be, const char *spec)
 		rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_GROUP_SIZE,
 				     sizeof(cl->max_wg), &cl->max_wg, NULL);
 	if (rc == CL_SUCCESS)
-		rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof(items),
-				     items, NULL);
+		rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, 0, NULL,
+				     &size);
+	if (rc == CL_SUCCESS && size <= sizeof(items))
+		rc = clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, size, items,
+				     NULL);
 	if (rc != CL_SUCCESS)
 		return tr_cl_fail(&be->err, "clGetDeviceInfo", spec, rc);
 	if (items[0] > 0 && items[0] < cl->max_wg)

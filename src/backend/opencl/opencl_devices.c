@@ -14,20 +14,47 @@
 
 #define PLATFORM_NOT_FOUND_KHR (-1001) /* cl_khr_icd: no ICD installed */
 
+/* Copy a string property into buf, truncating it when it is longer than cap - 1
+ * (clGet*Info itself refuses a buffer that is too small). */
+static void info_str(cl_int (*get)(void *, cl_uint, size_t, void *, size_t *),
+		     void *obj, cl_uint what, char *buf, size_t cap)
+{
+	size_t size = 0;
+	char *tmp;
+
+	snprintf(buf, cap, "?");
+	if (get(obj, what, 0, NULL, &size) != CL_SUCCESS || size == 0)
+		return;
+	tmp = malloc(size + 1);
+	if (!tmp)
+		return;
+	if (get(obj, what, size, tmp, NULL) == CL_SUCCESS) {
+		tmp[size] = '\0';
+		snprintf(buf, cap, "%s", tmp);
+	}
+	free(tmp);
+}
+
+static cl_int get_device_info(void *obj, cl_uint what, size_t size, void *value,
+			      size_t *ret)
+{
+	return clGetDeviceInfo(obj, what, size, value, ret);
+}
+
+static cl_int get_platform_info(void *obj, cl_uint what, size_t size, void *value,
+				size_t *ret)
+{
+	return clGetPlatformInfo(obj, what, size, value, ret);
+}
+
 void tr_cl_device_str(cl_device_id dev, cl_device_info what, char *buf, size_t cap)
 {
-	buf[0] = '\0';
-	if (clGetDeviceInfo(dev, what, cap, buf, NULL) != CL_SUCCESS)
-		snprintf(buf, cap, "?");
-	buf[cap - 1] = '\0';
+	info_str(get_device_info, dev, what, buf, cap);
 }
 
 void tr_cl_platform_str(cl_platform_id p, cl_platform_info what, char *buf, size_t cap)
 {
-	buf[0] = '\0';
-	if (clGetPlatformInfo(p, what, cap, buf, NULL) != CL_SUCCESS)
-		snprintf(buf, cap, "?");
-	buf[cap - 1] = '\0';
+	info_str(get_platform_info, p, what, buf, cap);
 }
 
 /* Append to the devices of list; returns 0 or -1 when out of memory. */
