@@ -66,6 +66,8 @@ static int after_step(void *user, tr_trainer *t, tr_error *err)
 		return TR_OK; /* never overwrite a good checkpoint with a diverged state */
 	if (stop_requested || t->step % ctx->ckpt_every == 0) {
 		rc = save_checkpoint(ctx, t, err);
+		if (rc == TR_ERR_DIVERGED)
+			t->diverged_at = t->step; /* non-finite parameters: record it */
 		if (rc)
 			return tr_error_prefix(err, "checkpoint at iteration %ld", t->step);
 	}

@@ -136,6 +136,7 @@ int tr_checkpoint_save(const char *path, tr_trainer *t, size_t val_size, tr_erro
 	tr_atomic_file af;
 	uLong crc = crc32(0L, Z_NULL, 0);
 	uint32_t crc32v;
+	size_t i;
 	int rc;
 
 	if (state)
@@ -147,6 +148,18 @@ int tr_checkpoint_save(const char *path, tr_trainer *t, size_t val_size, tr_erro
 	rc = tr_net_get_state(t->net, state, state + n, state + 2 * n, err);
 	if (rc)
 		goto out_free;
+	/* Divergence is seen at evaluations; a checkpoint taken between two of them must
+	 * not replace a good one with non-finite parameters. (Adam's v may overflow to inf
+	 * in a healthy run, so only the parameters are checked.) */
+	for (i = 0; i < n; i++) {
+		if (!isfinite(state[i])) {
+			rc = tr_fail(err, TR_ERR_DIVERGED, "training diverged: the parameters are "
+				     "not finite after iteration %ld; %s is not overwritten (the "
+				     "previous checkpoint is kept); try a smaller --lr or another "
+				     "--init", t->step, path);
+			goto out_free;
+		}
+	}
 	rc = tr_atomic_open(&af, path, err);
 	if (rc)
 		goto out_free;
