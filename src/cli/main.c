@@ -2,6 +2,7 @@
  * main.c - the trainer executable's front end: picks the subcommand, parses options,
  * and turns errors into messages and exit codes (docs/ERRORS.md lists them).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -79,6 +80,9 @@ int main(int argc, char **argv)
 		}
 		first = 2;
 	}
+	/* Past a file-size limit (ulimit -f) write() must fail with EFBIG, which the
+	 * atomic writer reports as exit code 4, instead of SIGXFSZ killing the run. */
+	signal(SIGXFSZ, SIG_IGN);
 	cli_options_default(&o);
 	tr_error_clear(&err);
 	/* `trainer report DIR`: the experiment directory comes before any option. */
