@@ -1,0 +1,160 @@
+# errors_lib.bash - helpers for the error-path tests (errors*.sh, faults.sh), on top of
+# lib.bash. Sourced, not run (CMake registers only tests/cli/*.sh).
+#
+# Every failing case is run through `fails CODE PATTERN -- ARGS...`, which checks:
+#   - the exit code is CODE, and not a signal (< 128) nor timeout's 124;
+#   - stderr matches PATTERN (grep -E): the message names the culprit;
+#   - stderr has no sanitizer report ("runtime error", AddressSanitizer, LeakSanitizer);
+#   - every directory registered with `guard` is byte-for-byte unchanged (files added,
+#     removed or modified, temporary files included);
+#   - the output directory $NEVER, which cases pass as --out, was not created.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+
+NEVER="$TMP/never"        # pass as --out: a failing run must not create it
+CASE_TIMEOUT="${TRAINER_CASE_TIMEOUT:-120}"
+GUARDED=()
+SNAPSHOT=""
+
+# Commands to run at exit before $TMP is removed (unmounting, for instance).
+CLEANUPS=()
+at_exit() { CLEANUPS+=("$1"); }
+run_cleanups() {
+	local c
+	for c in "${CLEANUPS[@]}"; do eval "$c" || true; done
+	rm -rf "$TMP"
+}
+trap run_cleanups EXIT
+
+# True when stderr in $1 holds no sanitizer report.
+san_clean() {
+	! grep -Eq 'runtime error|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer' "$1"
+}
+
+# Checksums (and names) of every file under the guarded directories.
+snapshot() {
+	local d
+	for d in "${GUARDED[@]}"; do
+		(cd "$d" && find . -type f -o -type p | LC_ALL=C sort | while read -r f; do
+			if [[ -f $f ]]; then printf '%s %s\n' "$f" "$(cksum <"$f")"; else echo "$f fifo"; fi
+		done) | sed "s|^|$d: |"
+	done
+}
+
+# guard DIR...: from now on, every case checks that DIR is unchanged.
+guard() {
+	GUARDED+=("$@")
+	SNAPSHOT="$(snapshot)"
+}
+
+guards_intact() {
+	local now
+	now="$(snapshot)"
+	[[ "$now" == "$SNAPSHOT" ]] && return 0
+	diff <(echo "$SNAPSHOT") <(echo "$now") | head -5 >&2
+	return 1
+}
+
+# run_bin ARGS...: run trainer with a time limit; sets RC, stdout in $TMP/out,
+# stderr in $TMP/err. An environment for the run can be set with `env` in BIN_PREFIX.
+BIN_PREFIX=()
+run_bin() {
+	RC=0
+	"${BIN_PREFIX[@]}" timeout -k 5 "$CASE_TIMEOUT" "$BIN" "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
+}
+
+# fails CODE PATTERN -- ARGS...: see the top of this file.
+fails() {
+	local code="$1" pattern="$2" what
+	shift 3
+	what="trainer $*"
+	run_bin "$@"
+	if [[ $RC -eq 124 || $RC -ge 128 ]]; then
+		bad "$what: killed or timed out (exit $RC); stderr: $(head -c 600 "$TMP/err")"
+	elif [[ $RC -ne $code ]]; then
+		bad "$what: exit $RC, expected $code; stderr: $(head -c 600 "$TMP/err")"
+	elif ! grep -Eq -- "$pattern" "$TMP/err"; then
+		bad "$what: stderr lacks /$pattern/: $(head -c 600 "$TMP/err")"
+	elif ! san_clean "$TMP/err"; then
+		bad "$what: sanitizer report: $(grep -m3 -E 'Sanitizer|runtime error' "$TMP/err")"
+	elif ! guards_intact; then
+		bad "$what: a guarded directory changed"
+		SNAPSHOT="$(snapshot)"
+	elif [[ -e $NEVER ]]; then
+		bad "$what: created the output directory of a failed run"
+		rm -rf "$NEVER"
+	else
+		ok
+	fi
+}
+
+# succeeds ARGS...: the run exits 0 with no sanitizer report.
+succeeds() {
+	run_bin "$@"
+	if [[ $RC -ne 0 ]]; then
+		bad "trainer $*: exit $RC, expected 0; stderr: $(head -c 600 "$TMP/err")"
+	elif ! san_clean "$TMP/err"; then
+		bad "trainer $*: sanitizer report: $(grep -m3 -E 'Sanitizer|runtime error' "$TMP/err")"
+	else
+		ok
+	fi
+}
+
+# Big-endian 32-bit integer as 4 raw bytes on stdout.
+be32() {
+	printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) \
+		$(($1 >> 8 & 255)) $(($1 & 255)))"
+}
+
+# patch FILE OFFSET BYTES: overwrite bytes (a printf format, e.g. '\377') at OFFSET.
+patch() {
+	printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# idx_head SRC N HEADER_LEN RECORD_LEN: the first N records of an IDX file, with the
+# count in its header set to N.
+idx_head() {
+	head -c 4 "$1"
+	be32 "$2"
+	head -c "$3" "$1" | tail -c +9
+	tail -c +"$(($3 + 1))" "$1" | head -c "$(($2 * $4))"
+}
+
+# Synthetic IDX files: N images of ROWSxCOLS pseudo-random bytes; N labels 0..9.
+synth_images() {
+	be32 $((0x803)); be32 "$1"; be32 "$2"; be32 "$3"
+	head -c $(($1 * $2 * $3)) /dev/urandom
+}
+synth_labels() {
+	local i
+	be32 $((0x801)); be32 "$1"
+	for ((i = 0; i < $1; i += 10)); do printf '\000\001\002\003\004\005\006\007\010\011'; done |
+		head -c "$1"
+}
+
+# make_small_data DST: a small MNIST-shaped data set (200 training and 100 test
+# examples, 230 KB), the first examples of the real one when it is there, else
+# synthetic; pass --val-size 50 with it.
+make_small_data() {
+	mkdir -p "$1"
+	if [[ -n "$DATA" && -f "$DATA/train-images-idx3-ubyte" ]]; then
+		idx_head "$DATA/train-images-idx3-ubyte" 200 16 784 >"$1/train-images-idx3-ubyte"
+		idx_head "$DATA/train-labels-idx1-ubyte" 200 8 1 >"$1/train-labels-idx1-ubyte"
+		idx_head "$DATA/t10k-images-idx3-ubyte" 100 16 784 >"$1/t10k-images-idx3-ubyte"
+		idx_head "$DATA/t10k-labels-idx1-ubyte" 100 8 1 >"$1/t10k-labels-idx1-ubyte"
+	else
+		synth_images 200 28 28 >"$1/train-images-idx3-ubyte"
+		synth_labels 200 >"$1/train-labels-idx1-ubyte"
+		synth_images 100 28 28 >"$1/t10k-images-idx3-ubyte"
+		synth_labels 100 >"$1/t10k-labels-idx1-ubyte"
+	fi
+}
+
+# Is this binary built with AddressSanitizer?
+is_asan_build() {
+	grep -aq '__asan_init' "$BIN" 2>/dev/null || ldd "$BIN" 2>/dev/null | grep -q libasan
+}
+
+# Does this binary see an OpenCL device (cl:0)?
+has_opencl_device() {
+	"$BIN" --list-devices 2>/dev/null | grep -q '^ *cl:0 '
+}
