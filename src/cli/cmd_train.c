@@ -228,6 +228,23 @@ static int prepare_resume(cli_options *o, tr_checkpoint *ck, tr_error *err)
 	return TR_OK;
 }
 
+/* A resumed network must fit the data: say so in terms of --resume and --data, since
+ * --layers cannot be given with --resume. */
+static int check_resume_data(const cli_options *o, const tr_dataset *data, tr_error *err)
+{
+	const tr_layout *lay = &o->cfg.layout;
+	char layers[256];
+
+	if (lay->sizes[0] == data->train.image_size)
+		return TR_OK;
+	tr_layout_format(lay, layers, sizeof(layers));
+	return tr_fail(err, TR_ERR_INPUT,
+		       "--resume %s: the checkpoint's network (%s) takes %zu inputs, but the "
+		       "images in %s have %zu pixels: resume with the --data the run was "
+		       "trained on", o->resume, layers, lay->sizes[0], data->dir,
+		       data->train.image_size);
+}
+
 int cli_cmd_train(cli_options *o)
 {
 	tr_backend_options bopts = { .threads = o->threads };
@@ -258,6 +275,7 @@ int cli_cmd_train(cli_options *o)
 
 	if ((!resume && (rc = tr_check_output_dir(out, o->force, "--out", &err))) ||
 	    (rc = tr_dataset_load(data_dir, o->val_size, &data, &err)) ||
+	    (resume && (rc = check_resume_data(o, &data, &err))) ||
 	    (!resume && (rc = load_initial_weights(o, &init, &err))) ||
 	    (rc = tr_backend_open(o->device, &bopts, &be, &err)) ||
 	    (rc = tr_trainer_create(&o->cfg, &data, be, resume ? ck.params : init, &t, &err)) ||
