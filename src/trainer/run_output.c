@@ -131,7 +131,7 @@ int tr_run_write_weights(const char *dir, const tr_layout *lay, const float *fla
 static int read_exact(const char *path, const size_t *want, int want_ndim, float *dst,
 		      tr_error *err)
 {
-	size_t shape[TR_NPY_MAX_DIMS], n = 1;
+	size_t shape[TR_NPY_MAX_DIMS], n = 1, k;
 	float *data = NULL;
 	int ndim, i, rc;
 
@@ -154,6 +154,16 @@ static int read_exact(const char *path, const size_t *want, int want_ndim, float
 		return tr_fail(err, TR_ERR_INPUT,
 			       "%s: shape (%s) does not match --layers, which needs (%s)",
 			       path, got, exp);
+	}
+	for (k = 0; k < n; k++) {
+		if (!isfinite(data[k])) {
+			double v = data[k];
+
+			free(data);
+			return tr_fail(err, TR_ERR_INPUT, "%s: element %zu is not finite (%g): "
+				       "the weights are damaged or come from a diverged run",
+				       path, k, v);
+		}
 	}
 	memcpy(dst, data, n * sizeof(float));
 	free(data);
