@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Which kernels each file holds: kernel ids [first, first + count). */
 static const struct {
@@ -48,10 +49,16 @@ static bool uses_local_tmp(int id)
 /* The contents of path, NUL-terminated, in *out (caller frees). */
 static int read_file(const char *path, char **out, tr_error *err)
 {
-	FILE *f = fopen(path, "rb");
+	struct stat st;
+	FILE *f;
 	char *text = NULL;
 	long len;
 
+	/* A directory opens, and "seeks" to a huge end: refuse what is not a file. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return tr_fail(err, TR_ERR_INPUT, "OpenCL: kernel file %s (TRAINER_CL_DIR is "
+			       "set) is not a regular file", path);
+	f = fopen(path, "rb");
 	if (!f)
 		return tr_fail(err, TR_ERR_INPUT, "OpenCL: cannot read kernel file %s "
 			       "(TRAINER_CL_DIR is set): %s", path, strerror(errno));
