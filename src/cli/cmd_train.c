@@ -7,6 +7,7 @@
  */
 #include "commands.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,28 @@ static int prepare_resume(cli_options *o, tr_checkpoint *ck, tr_error *err)
 	return TR_OK;
 }
 
+/* A run killed with SIGKILL (or a power cut) may leave the temporary files of its
+ * atomic writes, `.<name>.tmp.XXXXXX` (see formats.h), in its directory; resuming it
+ * removes them. The finished files themselves are always whole. */
+static void remove_stale_temps(const char *dir)
+{
+	char path[CLI_PATH_MAX + 300];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		const char *tmp = strstr(e->d_name, ".tmp.");
+
+		if (e->d_name[0] != '.' || !tmp || tmp == e->d_name || strlen(tmp) != 11)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 /* A resumed network must fit the data: say so in terms of --resume and --data, since
  * --layers cannot be given with --resume. */
 static int check_resume_data(const cli_options *o, const tr_dataset *data, tr_error *err)
@@ -282,6 +305,8 @@ int cli_cmd_train(cli_options *o)
 	    (resume && (rc = tr_trainer_restore(t, &ck, &err))) ||
 	    (rc = tr_mkdir_p(out, &err)))
 		goto out_free;
+	if (resume)
+		remove_stale_temps(out);
 	if (resume && t->step == o->cfg.iters) {
 		if (!o->quiet)
 			printf("%s: already completed %ld iterations; nothing to do "
