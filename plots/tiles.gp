@@ -10,6 +10,7 @@ set cblabel 'per-tile (w - min) / (max - min)'
 unset grid
 unset key
 unset tics
+set cbtics
 set size ratio -1
 set xrange [-0.5 : w - 0.5]
 set yrange [h - 0.5 : -0.5]

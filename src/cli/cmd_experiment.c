@@ -306,7 +306,7 @@ static int emit_jobs(struct plan *p, const cli_options *o, tr_error *err)
 	for (i = 0; i < p->n_jobs; i++) {
 		struct job *j = &p->jobs[i];
 
-		j->action = TR_EXP_NEW;
+		j->action = o->force ? TR_EXP_RERUN : TR_EXP_NEW;
 		job_args(p, o, j);
 		if (j->args.overflow) {
 			tr_atomic_abort(&af);

@@ -25,6 +25,11 @@
 #define RP_TILE_SIDE 28
 #define RP_LATE_SKIP 20    /* the "late" plots leave out this many first points */
 #define RP_LOGY_SPAN 100.0 /* log-scale loss axes when max/min exceeds this */
+#define RP_SPARSER_MARGIN 0.005 /* "sparser": a near-zero fraction higher by this much */
+#define RP_SMALLER_RATIO 0.99   /* "smaller": a mean |w| below this times the other's */
+
+/* Is matrix a sparser than b (near-zero fraction higher by RP_SPARSER_MARGIN)? */
+#define RP_SPARSER(a, b) ((a)->frac_small > (b)->frac_small + RP_SPARSER_MARGIN)
 
 /* One weight matrix of a run. */
 typedef struct rp_matrix {

@@ -191,8 +191,7 @@ static cJSON *l2_pair_json(const rp_report *r, const rp_l2_pair *p)
 		add_num(m, "mean_abs_without", n->mats[k].sp.mean_abs);
 		add_num(m, "l2_norm_with", w->mats[k].sp.l2_norm);
 		add_num(m, "l2_norm_without", n->mats[k].sp.l2_norm);
-		cJSON_AddBoolToObject(m, "sparser_with_l2",
-				      w->mats[k].sp.frac_small > n->mats[k].sp.frac_small);
+		cJSON_AddBoolToObject(m, "sparser_with_l2", RP_SPARSER(&w->mats[k].sp, &n->mats[k].sp));
 		cJSON_AddItemToArray(mats, m);
 	}
 	figs = cJSON_AddObjectToObject(o, "figures");
@@ -224,6 +223,7 @@ int rp_write_json(const rp_report *r, tr_error *err)
 				"rounded up to odd, at most 11");
 	cJSON_AddStringToObject(c, "late_part", "the last third of the evaluations");
 	cJSON_AddNumberToObject(c, "near_zero_relative_threshold", TR_SPARSITY_REL);
+	cJSON_AddNumberToObject(c, "sparser_margin", RP_SPARSER_MARGIN);
 	arr = cJSON_AddArrayToObject(root, "runs");
 	for (i = 0; i < r->n_runs; i++)
 		cJSON_AddItemToArray(arr, run_json(&r->runs[i]));

@@ -362,13 +362,14 @@ static void question4_pair(FILE *f, const rp_report *r, const rp_l2_pair *p)
 		w->name, o->name);
 	for (k = 0; k < n; k++) {
 		const tr_sparsity *a = &w->mats[k].sp, *b = &o->mats[k].sp;
-		bool sp = a->frac_small > b->frac_small;
+		bool sp = RP_SPARSER(a, b);
 
 		sparser += sp;
-		smaller += a->mean_abs < b->mean_abs;
+		smaller += a->mean_abs < RP_SMALLER_RATIO * b->mean_abs;
 		fprintf(f, "| W%zu | %.4f / %.4f | %.4g / %.4g | %.4g / %.4g | %s |\n", k + 1,
 			a->frac_small, b->frac_small, a->mean_abs, b->mean_abs, a->l2_norm,
-			b->l2_norm, sp ? "yes" : "no");
+			b->l2_norm, sp ? "yes" : RP_SPARSER(b, a) ? "no, less sparse" :
+			"no clear difference");
 	}
 	fprintf(f, "\n**Answer (lr %s):** L2 made %zu of %zu weight matrices sparser by this "
 		"measure, and %zu of %zu smaller in mean |w|", lr, sparser, n, smaller, n);
@@ -385,7 +386,10 @@ static void question4(FILE *f, const rp_report *r)
 	fprintf(f, "### 4. Are the weight matrices sparser with L2?\n\n"
 		"Sparsity here is the fraction of a matrix's entries whose magnitude is below "
 		"%.0f %% of that matrix's largest magnitude (*near-zero fraction*); mean |w| and "
-		"the L2 norm sqrt(sum w^2) show the overall shrinkage.\n\n", 100 * TR_SPARSITY_REL);
+		"the L2 norm sqrt(sum w^2) show the overall shrinkage. A matrix counts as sparser "
+		"when its near-zero fraction is higher by at least %.3f, and as smaller in mean "
+		"|w| when that is below %.2f times the other's.\n\n", 100 * TR_SPARSITY_REL,
+		RP_SPARSER_MARGIN, RP_SMALLER_RATIO);
 	if (!r->n_pairs)
 		fprintf(f, "This directory has no pair of runs that differ only in L2; the "
 			"figures of every run follow.\n\n");
