@@ -79,7 +79,7 @@ static cJSON *weights_json(const rp_run *run)
 	for (k = 0; k < run->n_mats; k++) {
 		const rp_matrix *m = &run->mats[k];
 		cJSON *o = cJSON_CreateObject();
-		char name[16];
+		char name[24];
 
 		snprintf(name, sizeof(name), "W%zu", k + 1);
 		cJSON_AddStringToObject(o, "matrix", name);
@@ -181,7 +181,7 @@ static cJSON *l2_pair_json(const rp_report *r, const rp_l2_pair *p)
 	mats = cJSON_AddArrayToObject(o, "sparsity");
 	for (k = 0; k < nm; k++) {
 		cJSON *m = cJSON_CreateObject();
-		char name[16];
+		char name[24];
 
 		snprintf(name, sizeof(name), "W%zu", k + 1);
 		cJSON_AddStringToObject(m, "matrix", name);

@@ -273,7 +273,8 @@ static int list_run_dirs(const char *dir, char ***names, size_t *n, tr_error *er
 		(*n)++;
 	}
 	closedir(d);
-	qsort(*names, *n, sizeof(char *), cmp_names);
+	if (*n > 1)
+		qsort(*names, *n, sizeof(char *), cmp_names);
 	return TR_OK;
 
 out_oom:
