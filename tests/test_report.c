@@ -222,6 +222,8 @@ static void test_peak(void)
 	tr_peak_detect(rows, 300, NULL, &p);
 	CHECK(p.n == 4 && p.shape == TR_SHAPE_TOO_SHORT, "4 finite points are too few (%zu, %s)",
 	      p.n, tr_curve_shape_name(p.shape));
+	CHECK(p.best_raw_iter == 400 && NEAR(p.best_raw_acc, 0.1 + 0.855 * 3 / 60.0, 1e-12),
+	      "... but the best of them is known (%.4f at %ld)", p.best_raw_acc, p.best_raw_iter);
 	free(rows);
 }
 

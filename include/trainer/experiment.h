@@ -133,7 +133,8 @@ typedef struct tr_peak_result {
 	size_t peak_index;      /* index of the smoothed maximum */
 	long peak_iter;
 	double peak_acc;        /* smoothed validation accuracy at the peak */
-	double best_raw_acc;    /* largest raw validation accuracy, and its iteration */
+	double best_raw_acc;    /* largest raw validation accuracy (-1 when n is 0), and its
+				   iteration; set even when the curve is too short */
 	long best_raw_iter;
 	long hold_from_iter;    /* the smoothed curve stays within hold_tol of the peak */
 	long hold_to_iter;      /*   from hold_from_iter to hold_to_iter (contiguous) */

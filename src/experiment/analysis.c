@@ -133,6 +133,13 @@ void tr_peak_detect(const tr_metric_row *rows, size_t n, const tr_peak_params *p
 		tr_peak_params_default(&p);
 	n = finite_prefix(rows, n);
 	out->n = n;
+	out->best_raw_acc = -1;
+	for (i = 0; i < n; i++) {
+		if (rows[i].val_acc > out->best_raw_acc) {
+			out->best_raw_acc = rows[i].val_acc;
+			out->best_raw_iter = rows[i].iter;
+		}
+	}
 	if (n < MIN_POINTS)
 		return;
 	out->window = p.smooth_window ? (p.smooth_window | 1) : tr_peak_default_window(n);
@@ -144,15 +151,9 @@ void tr_peak_detect(const tr_metric_row *rows, size_t n, const tr_peak_params *p
 	tr_smooth(acc, n, out->window, sa);
 	tr_smooth(loss, n, out->window, sl);
 
-	out->best_raw_acc = -1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (sa[i] > sa[out->peak_index])
 			out->peak_index = i;
-		if (acc[i] > out->best_raw_acc) {
-			out->best_raw_acc = acc[i];
-			out->best_raw_iter = rows[i].iter;
-		}
-	}
 	out->peak_iter = rows[out->peak_index].iter;
 	out->peak_acc = sa[out->peak_index];
 	for (lo = out->peak_index; lo > 0 && sa[lo - 1] >= out->peak_acc - p.hold_tol; lo--)

@@ -33,13 +33,13 @@ static cJSON *peak_json(const tr_peak_result *p)
 	cJSON_AddStringToObject(o, "shape", tr_curve_shape_name(p->shape));
 	cJSON_AddBoolToObject(o, "peak_then_decline", p->shape == TR_SHAPE_PEAK_DECLINE);
 	cJSON_AddNumberToObject(o, "points", (double)p->n);
+	add_num(o, "best_val_acc", p->best_raw_acc >= 0 ? p->best_raw_acc : NAN);
+	add_iter(o, "best_val_iter", p->best_raw_acc >= 0 ? p->best_raw_iter : -1);
 	if (p->shape == TR_SHAPE_TOO_SHORT)
 		return o;
 	cJSON_AddNumberToObject(o, "smoothing_window", (double)p->window);
 	add_num(o, "peak_val_acc_smoothed", p->peak_acc);
 	cJSON_AddNumberToObject(o, "peak_iter", (double)p->peak_iter);
-	add_num(o, "best_val_acc", p->best_raw_acc);
-	cJSON_AddNumberToObject(o, "best_val_iter", (double)p->best_raw_iter);
 	cJSON_AddNumberToObject(o, "held_from_iter", (double)p->hold_from_iter);
 	cJSON_AddNumberToObject(o, "held_to_iter", (double)p->hold_to_iter);
 	cJSON_AddNumberToObject(o, "last_third_from_iter", (double)p->late_from_iter);

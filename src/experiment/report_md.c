@@ -87,7 +87,7 @@ static void runs_table(FILE *f, const rp_report *r)
 		fmt(va, sizeof(va), "%.4f", last ? last->val_acc : NAN);
 		fmt(ta, sizeof(ta), "%.4f", run->test_acc);
 		duration(run->wall_seconds, wall, sizeof(wall));
-		if (run->peak.n >= 1 && run->peak.best_raw_acc >= 0)
+		if (run->peak.best_raw_acc >= 0)
 			snprintf(best, sizeof(best), "%.4f (%ld)", run->peak.best_raw_acc,
 				 run->peak.best_raw_iter);
 		else
