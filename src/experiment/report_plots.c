@@ -159,7 +159,7 @@ static void draw_curves(struct plotter *pl, rp_run *run)
 		char out[RP_PATH_MAX], csv[RP_PATH_MAX], title[RP_PATH_MAX];
 		struct vars v = { .len = 0 };
 
-		if (run->n_rows < first + 3)
+		if (run->peak.n < first + 3)
 			continue;
 		rp_fig_path(run, figs[k], out, sizeof(out));
 		rp_path(csv, sizeof(csv), "%s/metrics.csv", run->name);
