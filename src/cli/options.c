@@ -277,7 +277,8 @@ static const struct opt options[] = {
 	  "continue the run in RUN_DIR from its checkpoint.bin (its settings are kept)" },
 	{ "preset", "NAME", CLI_EXPERIMENT, set_preset, "seed",
 	  "seed (lr 0.0001, 0.005 with L2; 0.005 without), full (+ lr 0.05, 0.00005), "
-	  "quick (seed's runs, 2000 iterations)" },
+	  "quick (seed's runs, 2000 iterations); it sets the runs' lr and lambda, --iters and "
+	  "--eval-every, and any option given applies to every run (docs/EXPERIMENT.md)" },
 	{ "jobs", "N", CLI_EXPERIMENT, set_jobs, "1",
 	  "runs at once (on cpu, without --threads, the cores are shared among them)" },
 	{ "emit-jobs", "FILE", CLI_EXPERIMENT, set_emit_jobs, "none",
