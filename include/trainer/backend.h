@@ -70,12 +70,29 @@ void tr_backend_free(tr_backend *be);
  * devices (no OpenCL driver) says so in the text rather than failing. */
 int tr_backend_list_devices(char *buf, size_t cap);
 
+/* Longest device string tr_backend_devices writes, NUL included. */
+#define TR_DEVICE_STR_MAX 64
+
+/* The device strings of every device this build can open, in the registry's order
+ * (OpenCL devices "cl:N" first, then "cpu", then "cpu-ref"), at most cap of them into
+ * names. Returns how many there are. Devices that cannot be listed (no OpenCL driver)
+ * are left out quietly. */
+size_t tr_backend_devices(char (*names)[TR_DEVICE_STR_MAX], size_t cap);
+
 /* Comma-separated names of the backends compiled in, e.g. "cpu-ref,cpu". */
 const char *tr_backend_compiled(void);
 
 const char *tr_backend_name(const tr_backend *be);           /* "cpu", "cpu-ref", "opencl" */
 const char *tr_backend_device_name(const tr_backend *be);    /* e.g. "pthread-Intel(R) Xeon..." */
 const char *tr_backend_device_version(const tr_backend *be); /* driver / library versions */
+/* How the backend's kernels are tuned for the device, one line, e.g. "CLBlast: tuned
+ * parameters (cache <path>)" or "CLBlast: defaults (no tuning cache; run trainer
+ * tune)"; "" for backends without tuning. */
+const char *tr_backend_tuning(const tr_backend *be);
+/* A warning from opening the backend that the caller should show (a tuning cache that
+ * was corrupt or stale and so ignored), one line; "" when there is none. The library
+ * never prints it itself. */
+const char *tr_backend_warning(const tr_backend *be);
 /* The error of the last failed call on this backend. */
 const tr_error *tr_backend_last_error(const tr_backend *be);
 

@@ -31,6 +31,8 @@ const char *tr_backend_name(const tr_backend *be) { return be->name; }
 const char *tr_backend_device_name(const tr_backend *be) { return be->device_name; }
 const char *tr_backend_device_version(const tr_backend *be) { return be->device_version; }
 const tr_error *tr_backend_last_error(const tr_backend *be) { return &be->err; }
+const char *tr_backend_tuning(const tr_backend *be) { return be->tuning; }
+const char *tr_backend_warning(const tr_backend *be) { return be->warning; }
 
 /* A caller's mistake: record it on the backend like any other failure. */
 static int bad_arg(tr_backend *be, const char *op, const char *what)

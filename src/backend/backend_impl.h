@@ -48,6 +48,8 @@ struct tr_backend {
 	const char *name;          /* backend name: "cpu-ref", "cpu", "opencl" */
 	char device_name[256];     /* the device, as its driver names it */
 	char device_version[256];  /* driver and library versions */
+	char tuning[256];          /* how its kernels are tuned (tr_backend_tuning); may be "" */
+	char warning[512];         /* a warning from opening, for the CLI to show; may be "" */
 	tr_error err;              /* reason for the last failure */
 	void *context;             /* the backend's own state */
 };
@@ -67,6 +69,9 @@ struct tr_backend_reg {
 	void (*list)(char *buf, size_t cap);
 	/* Does the family have a GPU to offer `auto`? Optional (NULL = no). */
 	int (*has_gpu)(void);
+	/* Write the device strings of the family's devices (at most cap) and return how
+	 * many there are. Optional: NULL means the one device named like the family. */
+	size_t (*devices)(char (*names)[TR_DEVICE_STR_MAX], size_t cap);
 };
 
 /* Each backend folder provides its registration (declared here, defined there). */

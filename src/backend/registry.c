@@ -89,3 +89,20 @@ int tr_backend_list_devices(char *buf, size_t cap)
 			registry[i]->list(buf, cap);
 	return TR_OK;
 }
+
+size_t tr_backend_devices(char (*names)[TR_DEVICE_STR_MAX], size_t cap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < N_REG; i++) {
+		if (registry[i]->devices) {
+			n += registry[i]->devices(n < cap ? names + n : NULL,
+						  n < cap ? cap - n : 0);
+			continue;
+		}
+		if (n < cap)
+			snprintf(names[n], TR_DEVICE_STR_MAX, "%s", registry[i]->name);
+		n++;
+	}
+	return n;
+}

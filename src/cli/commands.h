@@ -17,6 +17,12 @@ int cli_cmd_experiment(cli_options *o);
 /* trainer report DIR: report.md and report.json from the run directories in DIR. */
 int cli_cmd_report(cli_options *o);
 
+/* trainer bench [options]: the training step's speed per backend, with its bounds. */
+int cli_cmd_bench(cli_options *o);
+
+/* trainer tune [--device cl:N]: search CLBlast's GEMM parameters, cache the best. */
+int cli_cmd_tune(cli_options *o);
+
 /* Build the report of DIR (title: a line under its heading, or NULL); prints where it
  * is. Returns 0, or an exit code after printing why (4 when figures are missing). */
 int cli_build_report(const char *dir, const char *title, bool quiet);

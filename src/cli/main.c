@@ -22,6 +22,10 @@ static const struct command commands[] = {
 	  "the lab's runs (--preset), then DIR/report.md (docs/EXPERIMENT.md)" },
 	{ "report", CLI_REPORT, cli_cmd_report,
 	  "trainer report DIR: rebuild DIR/report.md from the run directories in DIR" },
+	{ "bench", CLI_BENCH, cli_cmd_bench,
+	  "ms per training step per backend, with its bounds (docs/PERFORMANCE.md)" },
+	{ "tune", CLI_TUNE, cli_cmd_tune,
+	  "tune CLBlast's GEMM kernels for an OpenCL device; cached, used from then on" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

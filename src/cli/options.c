@@ -239,6 +239,26 @@ static int set_emit_jobs(cli_options *o, const char *n, const char *v, tr_error 
 	return copy_str(n, v, o->emit_jobs, sizeof(o->emit_jobs), err);
 }
 
+static int set_backends(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return copy_str(n, v, o->backends, sizeof(o->backends), err);
+}
+
+static int set_json(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	o->json = true;
+	return TR_OK;
+}
+
+static int set_candidates(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	long x;
+	int rc = parse_long(n, v, 1, 1000, &x, err);
+
+	o->candidates = (int)x;
+	return rc;
+}
+
 static const struct opt options[] = {
 	{ "device", "NAME", ALL_RUNS | CLI_BENCH | CLI_TUNE, set_device, "auto",
 	  "auto (an OpenCL GPU, else cpu), cpu, cpu-ref, gpu:N, cl:N (see --list-devices)" },
@@ -248,7 +268,7 @@ static const struct opt options[] = {
 	  "directory with the four IDX files, plain or .gz ($TRAINER_DATA_DIR also works)" },
 	{ "val-size", "N", ALL_RUNS, set_val_size, "5000",
 	  "validation = the first N training images; training = the rest" },
-	{ "layers", "LIST", ALL_RUNS | CLI_BENCH, set_layers, "784,1500,1000,500,10",
+	{ "layers", "LIST", ALL_RUNS | CLI_BENCH | CLI_TUNE, set_layers, "784,1500,1000,500,10",
 	  "layer sizes: input, hidden ReLU layers..., classes" },
 	{ "init", "NAME", ALL_RUNS, set_init, "uniform01",
 	  "initialisation: uniform01 (the seed's [0,1)), he, xavier" },
@@ -259,7 +279,7 @@ static const struct opt options[] = {
 	  "L2 regularisation strength; 0 turns it off" },
 	{ "l2-scope", "SCOPE", ALL_RUNS, set_l2_scope, "all",
 	  "what L2 covers: all (weights and biases, as the seed) or weights" },
-	{ "batch", "N", ALL_RUNS | CLI_BENCH, set_batch, "64", "batch size" },
+	{ "batch", "N", ALL_RUNS | CLI_BENCH | CLI_TUNE, set_batch, "64", "batch size" },
 	{ "iters", "N", ALL_RUNS | CLI_BENCH, set_iters, "30000", "training iterations" },
 	{ "eval-every", "N", ALL_RUNS, set_eval_every, "100",
 	  "evaluate (metrics.csv row) every N iterations" },
@@ -283,7 +303,12 @@ static const struct opt options[] = {
 	  "runs at once (on cpu, without --threads, the cores are shared among them)" },
 	{ "emit-jobs", "FILE", CLI_EXPERIMENT, set_emit_jobs, "none",
 	  "write one shell command per run to FILE (for GNU parallel, Slurm) and exit" },
-	{ "quiet", NULL, ALL_RUNS, set_quiet, "off", "no progress output" },
+	{ "backends", "LIST", CLI_BENCH, set_backends, "every device but cpu-ref",
+	  "devices to measure, e.g. cpu,cpu-ref,cl:0 (cpu-ref runs 3 steps unless --iters)" },
+	{ "json", NULL, CLI_BENCH, set_json, "off", "print the results as JSON" },
+	{ "candidates", "N", CLI_TUNE, set_candidates, "all",
+	  "try at most N parameter sets per CLBlast kernel (a quick tune)" },
+	{ "quiet", NULL, ALL_RUNS | CLI_BENCH | CLI_TUNE, set_quiet, "off", "no progress output" },
 	{ "list-devices", NULL, CLI_TRAIN, set_list_devices, NULL,
 	  "list the devices and backends this build can use, then exit" },
 	{ "help", NULL, ~0u, set_help, NULL, "show this help and exit" },

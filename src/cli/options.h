@@ -46,6 +46,8 @@ typedef struct cli_options {
 	/* bench */
 	bool json;
 	char backends[256];
+	/* tune */
+	int candidates;                /* 0: every candidate */
 	/* actions */
 	bool help, version, list_devices;
 	/* which options were given, by table index: presets only fill what was not */

@@ -1,32 +1,172 @@
 /*
  * cpu.c - the fast CPU backend: GEMMs through CBLAS (OpenBLAS), everything else in
- * simple loops the compiler vectorises, split across threads with OpenMP where the
- * arrays are big enough for it to pay.
+ * simple loops the compiler vectorises (built with -fno-math-errno so that sqrtf
+ * does; check with -fopt-info-vec).
  *
- * Buffers are 64-byte aligned host arrays. --threads N sets both OpenBLAS's and
- * OpenMP's thread counts (0 = all cores).
+ * Threads. OpenBLAS runs the GEMMs on its own threads, which keep spinning for a
+ * while after each GEMM. The small loops of the step (bias + ReLU, ReLU backward,
+ * bias gradients, softmax: at most a few hundred KiB each) run on the calling thread:
+ * forking for them costs more than they take. The two loops over every parameter
+ * (the Adam update, the sum of squares) are split over a team of helper threads that
+ * SLEEP between jobs (a condition variable), never spin: with as many threads as
+ * cores, OpenMP's helpers (libgomp spins for milliseconds after each parallel region)
+ * took the cores away from the next GEMM and made the step several times slower.
+ * --threads N sets both OpenBLAS's thread count and the team's (0 = all cores).
+ *
+ * Buffers are 64-byte aligned host arrays.
  */
 #include "backend/backend_impl.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Below this many elements a loop runs on one thread: fork/join costs more. */
-#define PAR_MIN 32768
+/* Below this many elements a loop over the parameters runs on one thread. */
+#define PAR_MIN 65536
+
+/* Blocks of the sum of squares: partial sums per block, added in block order, so the
+ * result does not depend on the thread count. */
+#define SUMSQ_BLOCK 65536
 
 struct tr_buf {
 	float *data;
 	size_t n;
 };
 
+/* A job for the team: fn(arg, part, parts) for part = 0 .. parts-1, part 0 on the
+ * caller's thread. */
+typedef void (*team_fn)(void *arg, int part, int parts);
+
+struct team {
+	pthread_t *tid;
+	int n_helpers;        /* threads started besides the caller */
+	pthread_mutex_t mu;
+	pthread_cond_t wake;  /* a new job (gen changed) or quit */
+	pthread_cond_t done;  /* pending reached 0 */
+	unsigned long gen;    /* job counter */
+	int pending;          /* helpers still working on the current job */
+	bool quit;
+	team_fn fn;
+	void *arg;
+};
+
+struct helper_arg {
+	struct team *team;
+	int part;
+};
+
 struct cpu_ctx {
 	int threads;
+	struct team team;
+	struct helper_arg *args;
 };
+
+static void *helper_main(void *p)
+{
+	struct helper_arg *h = p;
+	struct team *t = h->team;
+	unsigned long seen = 0;
+
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		team_fn fn;
+		void *arg;
+
+		while (t->gen == seen && !t->quit)
+			pthread_cond_wait(&t->wake, &t->mu);
+		if (t->quit)
+			break;
+		seen = t->gen;
+		fn = t->fn;
+		arg = t->arg;
+		pthread_mutex_unlock(&t->mu);
+		fn(arg, h->part, t->n_helpers + 1);
+		pthread_mutex_lock(&t->mu);
+		if (--t->pending == 0)
+			pthread_cond_signal(&t->done);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* Run fn on every part, the caller's thread taking part 0; returns when all are done. */
+static void team_run(struct team *t, team_fn fn, void *arg)
+{
+	if (t->n_helpers == 0) {
+		fn(arg, 0, 1);
+		return;
+	}
+	pthread_mutex_lock(&t->mu);
+	t->fn = fn;
+	t->arg = arg;
+	t->pending = t->n_helpers;
+	t->gen++;
+	pthread_cond_broadcast(&t->wake);
+	pthread_mutex_unlock(&t->mu);
+	fn(arg, 0, t->n_helpers + 1);
+	pthread_mutex_lock(&t->mu);
+	while (t->pending > 0)
+		pthread_cond_wait(&t->done, &t->mu);
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Start up to `helpers` threads; fewer if the system refuses (the work is split over
+ * those there are, so that is slower, never wrong). */
+static void team_start(struct cpu_ctx *ctx, int helpers)
+{
+	struct team *t = &ctx->team;
+	int i;
+
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->wake, NULL);
+	pthread_cond_init(&t->done, NULL);
+	if (helpers <= 0)
+		return;
+	t->tid = calloc((size_t)helpers, sizeof(*t->tid));
+	ctx->args = calloc((size_t)helpers, sizeof(*ctx->args));
+	if (!t->tid || !ctx->args)
+		return;
+	for (i = 0; i < helpers; i++) {
+		ctx->args[i].team = t;
+		ctx->args[i].part = i + 1;
+		if (pthread_create(&t->tid[i], NULL, helper_main, &ctx->args[i]) != 0)
+			break;
+		t->n_helpers++;
+	}
+}
+
+static void team_stop(struct cpu_ctx *ctx)
+{
+	struct team *t = &ctx->team;
+	int i;
+
+	pthread_mutex_lock(&t->mu);
+	t->quit = true;
+	pthread_cond_broadcast(&t->wake);
+	pthread_mutex_unlock(&t->mu);
+	for (i = 0; i < t->n_helpers; i++)
+		pthread_join(t->tid[i], NULL);
+	free(t->tid);
+	free(ctx->args);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->wake);
+	pthread_cond_destroy(&t->done);
+}
+
+/* [*lo, *hi): part `part` of `parts` of [0, n), boundaries on multiples of 16 floats
+ * (64 bytes, a cache line). */
+static void split_range(size_t n, int part, int parts, size_t *lo, size_t *hi)
+{
+	size_t per = (n / (size_t)parts + 15) & ~(size_t)15;
+
+	*lo = per * (size_t)part < n ? per * (size_t)part : n;
+	*hi = *lo + per < n && part + 1 < parts ? *lo + per : n;
+}
 
 static float *at(tr_view v)
 {
@@ -86,7 +226,6 @@ static int cpu_bias_act(tr_backend *be, tr_view y, tr_view bias, size_t rows,
 	const float *b = at(bias);
 	long r;
 
-#pragma omp parallel for if (rows * cols >= PAR_MIN) schedule(static)
 	for (r = 0; r < (long)rows; r++) {
 		float *row = Y + (size_t)r * cols;
 		size_t c;
@@ -111,7 +250,6 @@ static int cpu_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n)
 	const float *Y = at(y);
 	long i;
 
-#pragma omp parallel for simd if (n >= PAR_MIN) schedule(static)
 	for (i = 0; i < (long)n; i++)
 		d[i] = Y[i] > 0.0f ? d[i] : 0.0f;
 	return TR_OK;
@@ -133,7 +271,6 @@ static int cpu_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 	double total = 0.0;
 	long r;
 
-#pragma omp parallel for reduction(+ : total) if (rows * cols >= PAR_MIN)
 	for (r = 0; r < (long)rows; r++) {
 		const float *z = Z + (size_t)r * cols;
 		size_t label = (size_t)L[r], c;
@@ -174,38 +311,94 @@ static int cpu_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols,
 	return TR_OK;
 }
 
-static int cpu_adam_l2(tr_backend *be, tr_view param, tr_view grad, tr_view m,
-		       tr_view v, size_t n, const tr_adam_params *p)
-{
-	float *restrict w = at(param), *restrict M = at(m), *restrict V = at(v);
-	const float *restrict G = at(grad);
-	const float b1 = p->beta1, b2 = p->beta2, lr = p->lr_t, eps = p->epsilon;
-	const float l2 = p->l2;
-	long i;
+struct adam_job {
+	float *w, *m, *v;
+	const float *g;
+	size_t n;
+	tr_adam_params p;
+};
 
-#pragma omp parallel for simd if (n >= PAR_MIN) schedule(static)
-	for (i = 0; i < (long)n; i++) {
+static void adam_range(float *restrict w, float *restrict M, float *restrict V,
+		       const float *restrict G, size_t n, const tr_adam_params *p)
+{
+	const float b1 = p->beta1, b2 = p->beta2, lr = p->lr_t, eps = p->epsilon;
+	const float l2 = p->l2, c1 = 1.0f - b1, c2 = 1.0f - b2;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
 		float g = G[i] + l2 * w[i];
-		float mi = b1 * M[i] + (1.0f - b1) * g;
-		float vi = b2 * V[i] + (1.0f - b2) * g * g;
+		float mi = b1 * M[i] + c1 * g;
+		float vi = b2 * V[i] + c2 * g * g;
 
 		M[i] = mi;
 		V[i] = vi;
 		w[i] -= lr * mi / (sqrtf(vi) + eps);
 	}
+}
+
+static void adam_part(void *arg, int part, int parts)
+{
+	struct adam_job *j = arg;
+	size_t lo, hi;
+
+	split_range(j->n, part, parts, &lo, &hi);
+	if (hi > lo)
+		adam_range(j->w + lo, j->m + lo, j->v + lo, j->g + lo, hi - lo, &j->p);
+}
+
+static int cpu_adam_l2(tr_backend *be, tr_view param, tr_view grad, tr_view m,
+		       tr_view v, size_t n, const tr_adam_params *p)
+{
+	struct cpu_ctx *ctx = be->context;
+	struct adam_job j = { at(param), at(m), at(v), at(grad), n, *p };
+
+	if (n < PAR_MIN)
+		adam_part(&j, 0, 1);
+	else
+		team_run(&ctx->team, adam_part, &j);
 	return TR_OK;
+}
+
+struct sumsq_job {
+	const float *x;
+	size_t n;
+	double *block; /* one partial sum per SUMSQ_BLOCK elements */
+};
+
+static void sumsq_part(void *arg, int part, int parts)
+{
+	struct sumsq_job *j = arg;
+	size_t blocks = (j->n + SUMSQ_BLOCK - 1) / SUMSQ_BLOCK, lo, hi, b, i;
+
+	split_range(blocks, part, parts, &lo, &hi);
+	for (b = lo; b < hi; b++) {
+		size_t end = (b + 1) * SUMSQ_BLOCK < j->n ? (b + 1) * SUMSQ_BLOCK : j->n;
+		double s = 0.0;
+
+		for (i = b * SUMSQ_BLOCK; i < end; i++)
+			s += (double)j->x[i] * j->x[i];
+		j->block[b] = s;
+	}
 }
 
 static int cpu_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
 			   bool accumulate)
 {
-	const float *X = at(x);
+	struct cpu_ctx *ctx = be->context;
+	size_t blocks = (n + SUMSQ_BLOCK - 1) / SUMSQ_BLOCK, b;
+	struct sumsq_job j = { at(x), n, NULL };
 	double total = 0.0;
-	long i;
 
-#pragma omp parallel for simd reduction(+ : total) if (n >= PAR_MIN)
-	for (i = 0; i < (long)n; i++)
-		total += (double)X[i] * X[i];
+	j.block = malloc((blocks ? blocks : 1) * sizeof(double));
+	if (!j.block)
+		return tr_fail(&be->err, TR_ERR_INTERNAL, "cpu: out of host memory");
+	if (n < PAR_MIN)
+		sumsq_part(&j, 0, 1);
+	else
+		team_run(&ctx->team, sumsq_part, &j);
+	for (b = 0; b < blocks; b++)
+		total += j.block[b];
+	free(j.block);
 	store(out, total, accumulate);
 	return TR_OK;
 }
@@ -231,7 +424,10 @@ static int cpu_count_correct(tr_backend *be, tr_view logits, tr_view labels,
 
 static void cpu_free(tr_backend *be)
 {
-	free(be->context);
+	struct cpu_ctx *ctx = be->context;
+
+	team_stop(ctx);
+	free(ctx);
 	free(be);
 }
 
@@ -270,7 +466,7 @@ static int cpu_open(const char *spec, const tr_backend_options *opts, tr_backend
 	}
 	ctx->threads = threads;
 	openblas_set_num_threads(threads);
-	omp_set_num_threads(threads);
+	team_start(ctx, threads - 1);
 	snprintf(be->device_name, sizeof(be->device_name), "host CPU, %d thread%s (%s)",
 		 threads, threads == 1 ? "" : "s", openblas_get_corename());
 	snprintf(be->device_version, sizeof(be->device_version), "%s",

@@ -401,4 +401,5 @@ const struct tr_backend_reg tr_opencl_reg = {
 	.open = cl_open,
 	.list = tr_cl_list,
 	.has_gpu = tr_cl_has_gpu,
+	.devices = tr_cl_devices,
 };

@@ -310,6 +310,20 @@ void tr_cl_list(char *buf, size_t cap)
 	tr_cl_devlist_free(&list);
 }
 
+size_t tr_cl_devices(char (*names)[TR_DEVICE_STR_MAX], size_t cap)
+{
+	struct tr_cl_devlist list;
+	tr_error err;
+	size_t i;
+
+	if (tr_cl_enumerate(&list, &err) != TR_OK)
+		return 0;
+	for (i = 0; i < list.n && i < cap; i++)
+		snprintf(names[i], TR_DEVICE_STR_MAX, "cl:%zu", list.dev[i].cl_index);
+	tr_cl_devlist_free(&list);
+	return list.n;
+}
+
 /* Cheap and quiet: no context is created, and any failure just means "no". */
 int tr_cl_has_gpu(void)
 {

@@ -123,6 +123,8 @@ void tr_cl_platform_str(cl_platform_id p, cl_platform_info what, char *buf, size
 
 void tr_cl_list(char *buf, size_t cap);
 int tr_cl_has_gpu(void);
+/* "cl:0", "cl:1", ... for every device (see tr_backend_reg.devices). */
+size_t tr_cl_devices(char (*names)[TR_DEVICE_STR_MAX], size_t cap);
 
 /* ---- opencl_program.c ---- */
 
