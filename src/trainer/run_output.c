@@ -105,23 +105,39 @@ int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info
 	return rc;
 }
 
+/* One of a run's 2L parameter files: w1..wL (k < L), then b1..bL. */
+struct param_file {
+	char path[1100];
+	size_t shape[2];
+	int ndim;
+	size_t off; /* in the flat parameter array */
+};
+
+static void param_file(const char *dir, const tr_layout *lay, size_t k,
+		       struct param_file *pf)
+{
+	size_t L = lay->n_layers, i = k < L ? k : k - L;
+	char name[32];
+
+	snprintf(name, sizeof(name), "%c%zu.npy", k < L ? 'w' : 'b', i + 1);
+	join(pf->path, sizeof(pf->path), dir, name);
+	pf->ndim = k < L ? 2 : 1;
+	pf->shape[0] = k < L ? lay->sizes[i] : lay->sizes[i + 1];
+	pf->shape[1] = lay->sizes[i + 1];
+	pf->off = k < L ? lay->w_off[i] : lay->b_off[i];
+}
+
 int tr_run_write_weights(const char *dir, const tr_layout *lay, const float *flat,
 			 tr_error *err)
 {
-	char path[1100], name[32];
-	size_t i, shape[2];
+	struct param_file pf;
+	size_t k;
 	int rc;
 
-	for (i = 0; i < lay->n_layers; i++) {
-		shape[0] = lay->sizes[i];
-		shape[1] = lay->sizes[i + 1];
-		snprintf(name, sizeof(name), "w%zu.npy", i + 1);
-		join(path, sizeof(path), dir, name);
-		if ((rc = tr_npy_write(path, flat + lay->w_off[i], shape, 2, err)))
-			return rc;
-		snprintf(name, sizeof(name), "b%zu.npy", i + 1);
-		join(path, sizeof(path), dir, name);
-		if ((rc = tr_npy_write(path, flat + lay->b_off[i], &shape[1], 1, err)))
+	for (k = 0; k < 2 * lay->n_layers; k++) {
+		param_file(dir, lay, k, &pf);
+		rc = tr_npy_write(pf.path, flat + pf.off, pf.shape, pf.ndim, err);
+		if (rc)
 			return rc;
 	}
 	return TR_OK;
@@ -173,20 +189,14 @@ static int read_exact(const char *path, const size_t *want, int want_ndim, float
 int tr_run_read_weights(const char *dir, const tr_layout *lay, float *flat,
 			tr_error *err)
 {
-	char path[1100], name[32];
-	size_t i, shape[2];
+	struct param_file pf;
+	size_t k;
 	int rc;
 
-	for (i = 0; i < lay->n_layers; i++) {
-		shape[0] = lay->sizes[i];
-		shape[1] = lay->sizes[i + 1];
-		snprintf(name, sizeof(name), "w%zu.npy", i + 1);
-		join(path, sizeof(path), dir, name);
-		if ((rc = read_exact(path, shape, 2, flat + lay->w_off[i], err)))
-			return rc;
-		snprintf(name, sizeof(name), "b%zu.npy", i + 1);
-		join(path, sizeof(path), dir, name);
-		if ((rc = read_exact(path, &shape[1], 1, flat + lay->b_off[i], err)))
+	for (k = 0; k < 2 * lay->n_layers; k++) {
+		param_file(dir, lay, k, &pf);
+		rc = read_exact(pf.path, pf.shape, pf.ndim, flat + pf.off, err);
+		if (rc)
 			return rc;
 	}
 	return TR_OK;
