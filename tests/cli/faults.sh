@@ -127,13 +127,13 @@ ck_before="$(cksum <"$R/checkpoint.bin")"
 w_before="$(cat "$R"/*.npy | cksum)"
 ck_kb=$(( $(stat -c %s "$R/checkpoint.bin") / 1024 ))
 # A file-size limit below the checkpoint's size: metrics.csv and summary.json fit, the
-# checkpoint at iteration 30 does not (write fails with EFBIG; SIGXFSZ is ignored).
+# next checkpoint does not (write fails with EFBIG; SIGXFSZ is ignored).
 RC=0
 ( ulimit -f $((ck_kb / 2)); exec timeout 60 "$BIN" --resume "$R" --iters 40 "${BASE[@]}" ) \
 	>"$TMP/out" 2>"$TMP/err" || RC=$?
 check "file-size limit: exit code 4 ($RC: $(head -c 300 "$TMP/err"))" test "$RC" -eq 4
 check "file-size limit: the message names the checkpoint and the reason" \
-	grep -Eq "checkpoint at iteration 30: $R/checkpoint.bin: cannot write: File too large; the previous file, if any, is kept" "$TMP/err"
+	grep -Eq "checkpoint at iteration [0-9]+: $R/checkpoint.bin: cannot write: File too large; the previous file, if any, is kept" "$TMP/err"
 check "file-size limit: no sanitizer report" san_clean "$TMP/err"
 check "file-size limit: the previous checkpoint is intact" test "$(cksum <"$R/checkpoint.bin")" = "$ck_before"
 check "file-size limit: the weights are intact" test "$(cat "$R"/*.npy | cksum)" = "$w_before"
