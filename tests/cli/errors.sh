@@ -43,6 +43,16 @@ for spec in "${numeric_cases[@]}"; do
 	fails 2 "--$opt '12x'" -- --$opt=12x --out "$NEVER"
 	fails 2 "--$opt needs a value" -- --out "$NEVER" --$opt
 done
+# Numeric options of the other subcommands: experiment --jobs 1..16, tune --candidates
+# 1..1000.
+for v in 0 -1 abc "$big" nan 17 1.5 ""; do
+	fails 2 "--jobs '$v'" -- experiment --jobs "$v" --out "$NEVER"
+done
+for v in 0 -1 abc "$big" nan 1001 ""; do
+	fails 2 "--candidates '$v'" -- tune --candidates "$v"
+done
+fails 2 "unknown option '--lr' for this command" -- report --lr 0.1
+fails 2 "unknown option '--init-weights' for this command" -- experiment --init-weights x --out "$NEVER"
 # Leading/trailing junk and empty values.
 fails 2 "--batch ' 5 '" -- --batch " 5 " --out "$NEVER"
 fails 2 "--batch '5 '" -- --batch "5 " --out "$NEVER"
