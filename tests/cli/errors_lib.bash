@@ -9,6 +9,7 @@
 #     removed or modified, temporary files included);
 #   - the output directory $NEVER, which cases pass as --out, was not created.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/errors_craft.bash"
 
 NEVER="$TMP/never"        # pass as --out: a failing run must not create it
 CASE_TIMEOUT="${TRAINER_CASE_TIMEOUT:-120}"
@@ -97,38 +98,6 @@ succeeds() {
 	else
 		ok
 	fi
-}
-
-# Big-endian 32-bit integer as 4 raw bytes on stdout.
-be32() {
-	printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) \
-		$(($1 >> 8 & 255)) $(($1 & 255)))"
-}
-
-# patch FILE OFFSET BYTES: overwrite bytes (a printf format, e.g. '\377') at OFFSET.
-patch() {
-	printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
-# idx_head SRC N HEADER_LEN RECORD_LEN: the first N records of an IDX file, with the
-# count in its header set to N.
-idx_head() {
-	head -c 4 "$1"
-	be32 "$2"
-	head -c "$3" "$1" | tail -c +9
-	tail -c +"$(($3 + 1))" "$1" | head -c "$(($2 * $4))"
-}
-
-# Synthetic IDX files: N images of ROWSxCOLS pseudo-random bytes; N labels 0..9.
-synth_images() {
-	be32 $((0x803)); be32 "$1"; be32 "$2"; be32 "$3"
-	head -c $(($1 * $2 * $3)) /dev/urandom
-}
-synth_labels() {
-	local i
-	be32 $((0x801)); be32 "$1"
-	for ((i = 0; i < $1; i += 10)); do printf '\000\001\002\003\004\005\006\007\010\011'; done |
-		head -c "$1"
 }
 
 # make_small_data DST: a small MNIST-shaped data set (200 training and 100 test

@@ -18,22 +18,6 @@ W="$TMP/run"
 succeeds "${RUN[@]}" --init-weights "$W" --out "$TMP/from-weights"
 guard "$TMP/run" "$SMALL"
 
-# npy_dict DICT BODY_BYTES: a .npy file (format 1.0) with this header dict, padded as
-# NumPy pads it, and BODY_BYTES zero bytes of data, on stdout.
-npy_dict() {
-	local n=$(( (64 - (10 + ${#1} + 1) % 64) % 64 )) len
-	len=$(( ${#1} + n + 1 ))
-	printf '\223NUMPY\001\000'
-	printf "$(printf '\\%03o\\%03o' $((len & 255)) $((len >> 8)))"
-	printf '%s%*s\n' "$1" "$n" ""
-	head -c "$2" /dev/zero
-}
-# npy DESCR FORTRAN SHAPE [BODY_BYTES]: BODY_BYTES defaults to 4 per element.
-npy() {
-	local p=1 x
-	for x in $(echo "$3" | tr -c '0-9' ' '); do p=$((p * x)); done
-	npy_dict "{'descr': '$1', 'fortran_order': $2, 'shape': $3, }" "${4:-$((p * 4))}"
-}
 # wdir NAME FILE: a copy of the good weights in $TMP/NAME with FILE replaced by stdin.
 wdir() {
 	local d="$TMP/$1"

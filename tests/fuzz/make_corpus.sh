@@ -12,9 +12,9 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$C"/{idx,npy,checkpoint,options}
 find "$C" -type f ! -name 'crash-*' -delete
 
-be32() { printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)))"; }
-images() { be32 $((0x803)); be32 "$1"; be32 "$2"; be32 "$3"; head -c $(($1 * $2 * $3)) /dev/urandom; }
-labels() { be32 $((0x801)); be32 "$1"; printf '\000\001\002\003\004\005\006\007\010\011' | head -c "$1"; }
+source "$here/../cli/errors_craft.bash"   # be32, synth_images, synth_labels, npy_dict
+images() { synth_images "$@"; }
+labels() { synth_labels "$@"; }
 
 # ---- idx ----
 images 2 3 3 >"$C/idx/images-2x3x3"
@@ -30,14 +30,7 @@ images 2 3 3 | head -c 30 >"$C/idx/bad-truncated-body"
 images 2 3 3 | gzip -n | head -c 20 >"$C/idx/bad-gzip-cut"
 
 # ---- npy ----
-npy() { # DICT BODY_BYTES
-	local n=$(( (64 - (10 + ${#1} + 1) % 64) % 64 )) len
-	len=$(( ${#1} + n + 1 ))
-	printf '\223NUMPY\001\000'
-	printf "$(printf '\\%03o\\%03o' $((len & 255)) $((len >> 8)))"
-	printf '%s%*s\n' "$1" "$n" ""
-	head -c "$2" /dev/urandom
-}
+npy() { npy_dict "$@"; }
 npy "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" 24 >"$C/npy/f4-2x3.npy"
 npy "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }" 12 >"$C/npy/f4-3.npy"
 npy "{'descr': '<f4', 'fortran_order': False, 'shape': (), }" 4 >"$C/npy/f4-scalar.npy"
@@ -55,8 +48,7 @@ n=$(( (64 - (12 + ${#h} + 1) % 64) % 64 ))
 
 # ---- checkpoint: a real one from a 4-3-10 network on 2x2 synthetic images ----
 d="$tmp/data"; mkdir -p "$d"
-images 30 2 2 >"$d/train-images-idx3-ubyte"; labels 10 >/dev/null
-{ be32 $((0x801)); be32 30; for _ in 1 2 3; do printf '\000\001\002\003\004\005\006\007\010\011'; done; } >"$d/train-labels-idx1-ubyte"
+images 30 2 2 >"$d/train-images-idx3-ubyte"; labels 30 >"$d/train-labels-idx1-ubyte"
 images 10 2 2 >"$d/t10k-images-idx3-ubyte"; labels 10 >"$d/t10k-labels-idx1-ubyte"
 "$BIN" --device cpu-ref --data "$d" --val-size 10 --layers 4,3,10 --batch 4 --iters 6 \
 	--eval-every 3 --quiet --out "$tmp/run"
