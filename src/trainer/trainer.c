@@ -211,6 +211,35 @@ static bool row_finite(const tr_trainer *t, const tr_metric_row *r)
 	return isfinite(r->train_loss) && (t->data->val.count == 0 || isfinite(r->val_loss));
 }
 
+/* "1.5", "nan", "inf": a loss for a message, without printf's "-nan". */
+static void format_loss(char *buf, size_t cap, double v)
+{
+	if (isnan(v))
+		snprintf(buf, cap, "nan");
+	else
+		snprintf(buf, cap, "%g", v);
+}
+
+/* The error for a non-finite loss seen at the evaluation after t->step; the last
+ * finite evaluation was after iteration prev, so it happened in between. */
+static int diverged(const tr_trainer *t, long prev, const tr_metric_row *row,
+		    tr_error *err)
+{
+	char when[96], tl[32], vl[32];
+
+	if (prev + 1 == t->step)
+		snprintf(when, sizeof(when), "at iteration %ld", t->step);
+	else
+		snprintf(when, sizeof(when), "between iterations %ld and %ld", prev + 1,
+			 t->step);
+	format_loss(tl, sizeof(tl), row->train_loss);
+	format_loss(vl, sizeof(vl), row->val_loss);
+	return tr_fail(err, TR_ERR_DIVERGED,
+		       "training diverged: the loss became non-finite %s (train loss %s, "
+		       "validation loss %s); try a smaller --lr or another --init", when, tl,
+		       vl);
+}
+
 int tr_trainer_run(tr_trainer *t, const tr_train_hooks *hooks, tr_error *err)
 {
 	tr_train_hooks none = { 0 };
@@ -232,12 +261,7 @@ int tr_trainer_run(tr_trainer *t, const tr_train_hooks *hooks, tr_error *err)
 			if (hooks->on_eval && (rc = hooks->on_eval(hooks->user, t, &row, err)))
 				return rc;
 			if (t->diverged_at)
-				return tr_fail(err, TR_ERR_DIVERGED,
-					       "training diverged: the loss became non-finite "
-					       "between iterations %ld and %ld (train loss %g, "
-					       "validation loss %g); try a smaller --lr or "
-					       "another --init", prev + 1, t->step,
-					       row.train_loss, row.val_loss);
+				return diverged(t, prev, &row, err);
 		}
 		if (hooks->after_step && (rc = hooks->after_step(hooks->user, t, err)))
 			return rc;
