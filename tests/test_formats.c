@@ -392,8 +392,8 @@ static void test_npy_bad(void)
 	expect_bad_npy("empty file", path, "too short");
 	free(b);
 
-	expect_bad_npy("missing file", in_scratch("nope.npy"), "cannot open");
-	expect_bad_npy("a directory", scratch, "not a regular file");
+	expect_bad_npy("missing file", in_scratch("nope.npy"), "does not exist");
+	expect_bad_npy("a directory", scratch, "is a directory");
 }
 
 /* ---- metrics.csv ---- */
@@ -498,7 +498,7 @@ static void test_metrics_bad(void)
 	expect_bad_metrics("overflowing number", text, "seconds '1e999'");
 	snprintf(text, sizeof(text), "%s\n%s\n", TR_METRICS_HEADER, row);
 	expect_bad_metrics("blank line", text, ".csv:3: 1 fields");
-	expect_bad_metrics("missing file", NULL, "cannot open");
+	expect_bad_metrics("missing file", NULL, "does not exist");
 }
 
 /* ---- JSON ---- */

@@ -37,6 +37,22 @@ int tr_atomic_write(tr_atomic_file *af, const void *data, size_t n, tr_error *er
 /* Write n bytes to path atomically. */
 int tr_write_file_atomic(const char *path, const void *data, size_t n, tr_error *err);
 
+/* ---- input files ---- */
+
+/* Open path for reading, insisting on a regular file: a directory, FIFO or device is
+ * refused (and a FIFO never blocks the open). `kind` names what was expected in
+ * messages ("a .npy file"); `hint` (may be NULL) is added to the does-not-exist
+ * message. On success *fd is open (caller closes) and *size is the file's length. */
+int tr_input_open(const char *path, const char *kind, const char *hint, int *fd,
+		  long long *size, tr_error *err);
+/* The same, as a stdio stream (caller fcloses). */
+int tr_input_fopen(const char *path, const char *kind, const char *hint, FILE **fp,
+		   long long *size, tr_error *err);
+/* The whole file, NUL-terminated, in *buf (caller frees); a file larger than
+ * max_bytes is refused before anything is allocated. */
+int tr_input_read_all(const char *path, const char *kind, size_t max_bytes, char **buf,
+		      size_t *len, tr_error *err);
+
 /* ---- NumPy .npy (format 1.0, little-endian float32 '<f4', C order) ---- */
 #define TR_NPY_MAX_DIMS 4
 

@@ -12,12 +12,12 @@
  * never straight to the declared size.
  */
 #include "trainer/data.h"
+#include "trainer/formats.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -117,7 +117,7 @@ static void src_close(struct idx_src *s)
 /* Open path, insisting on a non-empty regular file; sniff the gzip magic. */
 static int src_open(struct idx_src *s, const char *path, off_t *size, tr_error *err)
 {
-	struct stat st;
+	long long file_size;
 	uint8_t head[2];
 	ssize_t n;
 	int rc;
@@ -126,35 +126,16 @@ static int src_open(struct idx_src *s, const char *path, off_t *size, tr_error *
 	s->fd = -1;
 	s->gz = NULL;
 	s->offset = 0;
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below). */
-	s->fd = open(path, O_RDONLY | O_NONBLOCK);
-	if (s->fd < 0) {
-		if (errno == ENOENT)
-			return tr_fail(err, TR_ERR_INPUT, "%s does not exist: check the path "
-				       "(data/fetch.sh downloads MNIST)", path);
-		return tr_fail(err, TR_ERR_INPUT, "cannot open %s: %s: check its permissions",
-			       path, strerror(errno));
-	}
-	if (fstat(s->fd, &st) != 0) {
-		rc = tr_fail(err, TR_ERR_INPUT, "cannot stat %s: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s is a directory, not an IDX file: "
-			"give the path of the file itself", path);
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s is not a regular file: give the path of an "
-			"IDX file", path);
-		goto out_close;
-	}
-	if (st.st_size == 0) {
+	rc = tr_input_open(path, "an IDX file", "(data/fetch.sh downloads MNIST)", &s->fd,
+			   &file_size, err);
+	if (rc)
+		return rc;
+	if (file_size == 0) {
 		rc = tr_fail(err, TR_ERR_INPUT, "%s is empty (0 bytes): the download failed; "
 			"fetch it again", path);
 		goto out_close;
 	}
-	*size = st.st_size;
+	*size = (off_t)file_size;
 	do
 		n = pread(s->fd, head, sizeof(head), 0);
 	while (n < 0 && errno == EINTR);

@@ -4,10 +4,8 @@
 #include "trainer/formats.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define JSON_MAX_BYTES (64L * 1024 * 1024)  /* our documents are a few KiB */
 
@@ -36,56 +34,6 @@ out_free_text:
 	return rc;
 }
 
-/* The whole file, NUL-terminated, in *text (caller frees); at most JSON_MAX_BYTES. */
-static int slurp(const char *path, char **text, size_t *len, tr_error *err)
-{
-	struct stat st;
-	FILE *fp;
-	char *buf;
-	size_t n;
-	int rc;
-
-	fp = fopen(path, "rb");
-	if (!fp)
-		return tr_fail(err, TR_ERR_INPUT, "%s: cannot open: %s: check the path", path,
-			       strerror(errno));
-	if (fstat(fileno(fp), &st) != 0) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s: cannot stat: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s: not a regular file: give a JSON file",
-			     path);
-		goto out_close;
-	}
-	if (st.st_size > JSON_MAX_BYTES) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s: %lld bytes is too large for a JSON "
-			     "document here (at most %ld): is it the right file?", path,
-			     (long long)st.st_size, JSON_MAX_BYTES);
-		goto out_close;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = tr_fail(err, TR_ERR_INTERNAL, "%s: out of memory", path);
-		goto out_close;
-	}
-	n = fread(buf, 1, (size_t)st.st_size, fp);
-	if (ferror(fp)) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s: read error: %s", path, strerror(errno));
-		free(buf);
-		goto out_close;
-	}
-	/* A file that shrank meanwhile is parsed as it is; one that grew is cut short and
-	 * most likely fails to parse, with a clear position. */
-	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	rc = TR_OK;
-out_close:
-	fclose(fp);
-	return rc;
-}
-
 /* Up to 20 characters from s, on one line, for an error message. */
 static void excerpt(char *buf, size_t cap, const char *s, const char *end)
 {
@@ -107,7 +55,7 @@ int tr_json_read(const char *path, struct cJSON **out, tr_error *err)
 	int rc;
 
 	*out = NULL;
-	rc = slurp(path, &text, &len, err);
+	rc = tr_input_read_all(path, "a JSON file", JSON_MAX_BYTES, &text, &len, err);
 	if (rc)
 		return rc;
 	nul = memchr(text, '\0', len);

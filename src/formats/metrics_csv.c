@@ -180,15 +180,15 @@ int tr_metrics_read(const char *path, tr_metric_row **rows, size_t *n, tr_error 
 	char line[METRICS_LINE_MAX];
 	tr_metric_row *out;
 	size_t count = 0, cap = 64, lineno = 1;
+	long long size;
 	FILE *fp;
 	int rc, got;
 
 	*rows = NULL;
 	*n = 0;
-	fp = fopen(path, "r");
-	if (!fp)
-		return tr_fail(err, TR_ERR_INPUT, "%s: cannot open: %s: check the path", path,
-			       strerror(errno));
+	rc = tr_input_fopen(path, "a metrics.csv file", NULL, &fp, &size, err);
+	if (rc)
+		return rc;
 	out = malloc(cap * sizeof(*out));
 	if (!out) {
 		rc = tr_fail(err, TR_ERR_INTERNAL, "%s: out of memory", path);

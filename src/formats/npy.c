@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* The data is written and read as the host's floats: this must be a little-endian host. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -445,33 +444,18 @@ int tr_npy_read(const char *path, float **data, size_t *shape, int *ndim, tr_err
 {
 	char shape_str[NPY_SHAPE_STR_MAX];
 	struct npy_header h;
-	struct stat st;
 	size_t data_at = 0, count, need;
-	long long have;
+	long long have, file_size;
 	float *buf;
 	FILE *fp;
 	int rc, i;
 
 	*data = NULL;
 	*ndim = 0;
-	/* Checked before fopen too: opening a FIFO would wait for a writer. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return tr_fail(err, TR_ERR_INPUT, "%s: not a regular file: give a .npy file",
-			       path);
-	fp = fopen(path, "rb");
-	if (!fp)
-		return tr_fail(err, TR_ERR_INPUT, "%s: cannot open: %s: check the path", path,
-			       strerror(errno));
-	if (fstat(fileno(fp), &st) != 0) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s: cannot stat: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s: not a regular file: give a .npy file",
-			     path);
-		goto out_close;
-	}
-	rc = read_header(fp, path, (long long)st.st_size, &h, &data_at, err);
+	rc = tr_input_fopen(path, "a .npy file", NULL, &fp, &file_size, err);
+	if (rc)
+		return rc;
+	rc = read_header(fp, path, file_size, &h, &data_at, err);
 	if (rc)
 		goto out_close;
 
@@ -482,7 +466,7 @@ int tr_npy_read(const char *path, float **data, size_t *shape, int *ndim, tr_err
 		goto out_close;
 	}
 	need = count * sizeof(float);
-	have = (long long)st.st_size - (long long)data_at;
+	have = file_size - (long long)data_at;
 	if ((unsigned long long)have < need) {
 		rc = tr_fail(err, TR_ERR_INPUT, "%s: truncated: the shape %s needs %zu bytes "
 			     "of data but the file has %lld: re-create the file", path,

@@ -3,12 +3,10 @@
  */
 #include "trainer/checkpoint.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #define MAGIC "TRCKPT01"
@@ -371,34 +369,15 @@ out_bad:
 
 int tr_checkpoint_load(const char *path, tr_checkpoint *out, tr_error *err)
 {
-	struct stat st;
-	unsigned char *buf;
-	FILE *f;
+	char *buf;
+	size_t len;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (stat(path, &st) != 0)
-		return tr_fail(err, TR_ERR_INPUT, "%s: cannot open checkpoint: %s", path,
-			       strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return tr_fail(err, TR_ERR_INPUT, "%s: not a regular file", path);
-	if ((size_t)st.st_size > MAX_FILE_BYTES)
-		return tr_fail(err, TR_ERR_INPUT, "%s: too large for a checkpoint", path);
-	f = fopen(path, "rb");
-	if (!f)
-		return tr_fail(err, TR_ERR_INPUT, "%s: cannot open checkpoint: %s", path,
-			       strerror(errno));
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		fclose(f);
-		return tr_fail(err, TR_ERR_INTERNAL, "%s: out of host memory", path);
-	}
-	if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		rc = tr_fail(err, TR_ERR_INPUT, "%s: read error", path);
-	} else {
-		rc = tr_checkpoint_parse(buf, (size_t)st.st_size, path, out, err);
-	}
-	fclose(f);
+	rc = tr_input_read_all(path, "a checkpoint file", MAX_FILE_BYTES, &buf, &len, err);
+	if (rc)
+		return rc;
+	rc = tr_checkpoint_parse(buf, len, path, out, err);
 	free(buf);
 	return rc;
 }

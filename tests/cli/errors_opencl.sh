@@ -54,10 +54,10 @@ fails 5 "--device cl:0: OpenCL: building kernel file kernels.cl \($TMP/broken/ke
 	"${RUN[@]}" --device cl:0 --out "$NEVER"
 check "the build log quotes the compiler's error" grep -q "this_is_not_declared" "$TMP/err"
 BIN_PREFIX=(env TRAINER_CL_DIR="$TMP/empty-dir")
-fails 3 "cannot read kernel file $TMP/empty-dir/kernels.cl \(TRAINER_CL_DIR is set\): No such file" -- \
+fails 3 "OpenCL \(TRAINER_CL_DIR is set\): $TMP/empty-dir/kernels.cl does not exist" -- \
 	"${RUN[@]}" --device cl:0 --out "$NEVER"
 BIN_PREFIX=(env TRAINER_CL_DIR="$TMP/isdir")
-fails 3 "kernel file $TMP/isdir/kernels.cl" -- "${RUN[@]}" --device cl:0 --out "$NEVER"
+fails 3 "$TMP/isdir/kernels.cl is a directory, not an OpenCL kernel file" -- "${RUN[@]}" --device cl:0 --out "$NEVER"
 # A file that builds but lacks our kernels.
 echo "__kernel void unrelated(__global float *x) { x[0] = 1.0f; }" >"$TMP/no-kernels/kernels.cl"
 BIN_PREFIX=(env TRAINER_CL_DIR="$TMP/no-kernels")

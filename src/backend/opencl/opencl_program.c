@@ -7,13 +7,12 @@
  * when the backend is opened.
  */
 #include "opencl_impl.h"
+#include "trainer/formats.h"
 #include "cl_sources.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* Which kernels each file holds: kernel ids [first, first + count). */
 static const struct {
@@ -49,39 +48,14 @@ static bool uses_local_tmp(int id)
 /* The contents of path, NUL-terminated, in *out (caller frees). */
 static int read_file(const char *path, char **out, tr_error *err)
 {
-	struct stat st;
-	FILE *f;
-	char *text = NULL;
-	long len;
+	size_t len;
+	int rc;
 
-	/* A directory opens, and "seeks" to a huge end: refuse what is not a file. */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return tr_fail(err, TR_ERR_INPUT, "OpenCL: kernel file %s (TRAINER_CL_DIR is "
-			       "set) is not a regular file", path);
-	f = fopen(path, "rb");
-	if (!f)
-		return tr_fail(err, TR_ERR_INPUT, "OpenCL: cannot read kernel file %s "
-			       "(TRAINER_CL_DIR is set): %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0)
-		goto out_read_error;
-	text = malloc((size_t)len + 1);
-	if (!text) {
-		fclose(f);
-		return tr_fail(err, TR_ERR_INTERNAL, "OpenCL: out of host memory reading %s",
-			       path);
-	}
-	if (fread(text, 1, (size_t)len, f) != (size_t)len)
-		goto out_read_error;
-	text[len] = '\0';
-	fclose(f);
-	*out = text;
+	rc = tr_input_read_all(path, "an OpenCL kernel file", (size_t)64 << 20, out, &len,
+			       err);
+	if (rc)
+		return tr_error_prefix(err, "OpenCL (TRAINER_CL_DIR is set)");
 	return TR_OK;
-
-out_read_error:
-	free(text);
-	fclose(f);
-	return tr_fail(err, TR_ERR_INPUT, "OpenCL: cannot read kernel file %s", path);
 }
 
 /* The source of `file`: *owned is set when it was read from disk (caller frees);
