@@ -43,7 +43,8 @@ static inline tr_view tr_at(tr_buf *buf, size_t off)
 
 /* Options for opening a backend. Zero-initialise, then set what you need. */
 typedef struct tr_backend_options {
-	int threads; /* CPU threads for `cpu` (0 = all cores); ignored by others */
+	int threads;          /* CPU threads for `cpu` (0 = all cores); ignored by others */
+	bool no_tuning_cache; /* opencl: do not apply cached tuned parameters (tuning) */
 } tr_backend_options;
 
 /* One Adam (TensorFlow 1 formula) + L2 step, see adam_l2 in backend_impl.h. */
@@ -95,6 +96,33 @@ const char *tr_backend_tuning(const tr_backend *be);
 const char *tr_backend_warning(const tr_backend *be);
 /* The error of the last failed call on this backend. */
 const tr_error *tr_backend_last_error(const tr_backend *be);
+
+/* ---- tuning (OpenCL: CLBlast's GEMM kernels; see docs/PERFORMANCE.md) ---- */
+
+/* One GEMM shape to tune for: row-major, dense operands (lda = trans_a ? m : k,
+ * ldb = trans_b ? k : n, ldc = n). */
+typedef struct tr_tune_shape {
+	bool trans_a, trans_b;
+	size_t m, n, k;
+	double weight;  /* how often it runs per training step (validation: a fraction) */
+	char what[40];  /* a label for messages, e.g. "forward 1" */
+} tr_tune_shape;
+
+typedef struct tr_tune_options {
+	const tr_tune_shape *shapes;
+	size_t n_shapes;
+	int max_candidates; /* parameter sets tried per kernel; 0 = the default */
+	/* Called with each line of progress and of the final summary; may be NULL. */
+	void (*progress)(void *user, const char *line);
+	void *user;
+} tr_tune_options;
+
+/* Search the backend's kernel parameters for these shapes, checking every candidate's
+ * result against a reference product, then apply the best and save them in the
+ * device's tuning cache (tr_backend_tuning says where). Open the backend with
+ * no_tuning_cache so that the defaults are measured as such. TR_ERR_USAGE for a backend
+ * that has nothing to tune (cpu, cpu-ref). */
+int tr_backend_tune(tr_backend *be, const tr_tune_options *o, tr_error *err);
 
 /* ---- buffers ---- */
 

@@ -54,6 +54,7 @@ typedef struct tr_bench_result {
 	tr_bench_stat gemms;       /* bound: the step's GEMMs alone */
 	tr_bench_stat update_alone;/* bound: one update pass alone */
 	tr_bench_stat other_ops;   /* the step's non-GEMM, non-update ops alone */
+	double first_step_ms;      /* network set-up + the first step (lazy program builds) */
 	double val_ms;             /* median ms of one validation pass */
 	double val_images_per_s;
 	double gemm_flop;          /* floating-point operations of the step's GEMMs */

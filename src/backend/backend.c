@@ -166,3 +166,13 @@ int tr_backend_count_correct(tr_backend *be, tr_view logits, tr_view labels,
 		return bad_arg(be, "count_correct", "empty logits");
 	return be->iface->count_correct(be, logits, labels, rows, cols, out, accumulate);
 }
+
+int tr_backend_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
+{
+	if (!be->iface->tune)
+		return tr_fail(err, TR_ERR_USAGE, "the %s backend has no kernel parameters to "
+			       "tune; tuning is for OpenCL devices (--device cl:N)", be->name);
+	if (!o->shapes || o->n_shapes == 0)
+		return tr_fail(err, TR_ERR_INTERNAL, "tune: no shapes given");
+	return be->iface->tune(be, o, err);
+}

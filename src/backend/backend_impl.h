@@ -41,6 +41,8 @@ struct tr_backend_i {
 			   bool accumulate);
 	int (*count_correct)(tr_backend *be, tr_view logits, tr_view labels,
 			     size_t rows, size_t cols, tr_view out, bool accumulate);
+	/* Tune the backend's kernels (tr_backend_tune). Optional: NULL = nothing to tune. */
+	int (*tune)(tr_backend *be, const tr_tune_options *o, tr_error *err);
 };
 
 struct tr_backend {

@@ -402,6 +402,7 @@ int tr_bench_run(tr_backend *be, const tr_bench_config *cfg, tr_bench_result *re
 {
 	struct bench b;
 	const tr_layout *lay = &cfg->layout;
+	double t0;
 	size_t i;
 	int rc;
 
@@ -419,8 +420,12 @@ int tr_bench_run(tr_backend *be, const tr_bench_config *cfg, tr_bench_result *re
 
 		res->gemm_flop += 2.0 * mac * (i > 0 ? 3.0 : 2.0);
 	}
-	if (!(rc = setup(&b, err)) && !(rc = measure_steps(&b, res, err)))
-		rc = measure_validation(&b, res, err);
+	t0 = now_ms();
+	if (!(rc = setup(&b, err)) && !(rc = step(&b, err)) && !(rc = sync_(&b, err))) {
+		res->first_step_ms = now_ms() - t0;
+		if (!(rc = measure_steps(&b, res, err)))
+			rc = measure_validation(&b, res, err);
+	}
 	teardown(&b);
 	return rc;
 }

@@ -157,8 +157,10 @@ static void print_text(const struct bench_run *r)
 	printf("  %s\n", r->version);
 	if (r->tuning[0])
 		printf("  %s\n", r->tuning);
-	printf("  network %s, batch %zu, %ld steps after %ld warm-up; opened in %.0f ms\n",
-	       layers, r->cfg.batch, r->cfg.iters, r->cfg.warmup, r->open_ms);
+	printf("  network %s, batch %zu, %ld steps after %ld warm-up\n", layers, r->cfg.batch,
+	       r->cfg.iters, r->cfg.warmup);
+	printf("  start-up: backend opened in %.0f ms, first step done %.0f ms later\n",
+	       r->open_ms, x->first_step_ms);
 	print_stat("step", &x->step);
 	printf("  %7.1f GFLOP/s\n", gflops(x->gemm_flop, x->step.median));
 	printf("  %-24s %9.3f ms  (mean, no sync between steps)\n", "step, pipelined",
@@ -218,6 +220,7 @@ static cJSON *run_json(const struct bench_run *r)
 	cJSON_AddNumberToObject(o, "steps", (double)r->cfg.iters);
 	cJSON_AddNumberToObject(o, "warmup", (double)r->cfg.warmup);
 	cJSON_AddNumberToObject(o, "open_ms", r->open_ms);
+	cJSON_AddNumberToObject(o, "first_step_ms", x->first_step_ms);
 	cJSON_AddItemToObject(o, "step", stat_json(&x->step));
 	cJSON_AddNumberToObject(o, "step_pipelined_ms", x->step_pipelined);
 	cJSON_AddItemToObject(o, "forward", stat_json(&x->forward));

@@ -307,6 +307,8 @@ int cli_cmd_train(cli_options *o)
 		goto out_free;
 	if (resume)
 		remove_stale_temps(out);
+	if (tr_backend_warning(be)[0])
+		fprintf(stderr, "trainer: warning: %s\n", tr_backend_warning(be));
 	if (resume && t->step == o->cfg.iters) {
 		if (!o->quiet)
 			printf("%s: already completed %ld iterations; nothing to do "
@@ -333,6 +335,8 @@ int cli_cmd_train(cli_options *o)
 		fprintf(stderr, "%s %s on %s (%s), iterations %ld..%ld -> %s/\n",
 			resume ? "resuming" : "training", layers, tr_backend_name(be),
 			tr_backend_device_name(be), t->step + 1, o->cfg.iters, out);
+		if (tr_backend_tuning(be)[0])
+			fprintf(stderr, "%s\n", tr_backend_tuning(be));
 	}
 	cli_progress_init(&ctx.progress, !o->quiet, t->step, o->cfg.iters, NULL);
 	install_signals();

@@ -306,7 +306,7 @@ static const struct opt options[] = {
 	{ "backends", "LIST", CLI_BENCH, set_backends, "every device but cpu-ref",
 	  "devices to measure, e.g. cpu,cpu-ref,cl:0 (cpu-ref runs 3 steps unless --iters)" },
 	{ "json", NULL, CLI_BENCH, set_json, "off", "print the results as JSON" },
-	{ "candidates", "N", CLI_TUNE, set_candidates, "all",
+	{ "candidates", "N", CLI_TUNE, set_candidates, "2",
 	  "try at most N parameter sets per CLBlast kernel (a quick tune)" },
 	{ "quiet", NULL, ALL_RUNS | CLI_BENCH | CLI_TUNE, set_quiet, "off", "no progress output" },
 	{ "list-devices", NULL, CLI_TRAIN, set_list_devices, NULL,

@@ -76,6 +76,8 @@ int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info
 	cJSON_AddStringToObject(dev, "backend", tr_backend_name(t->be));
 	cJSON_AddStringToObject(dev, "name", tr_backend_device_name(t->be));
 	cJSON_AddStringToObject(dev, "version", tr_backend_device_version(t->be));
+	/* "" for backends without tuning; else e.g. "CLBlast: tuned parameters (...)" */
+	cJSON_AddStringToObject(dev, "tuning", tr_backend_tuning(t->be));
 	/* Flat copies of the most used figures, for scripts. */
 	cJSON_AddStringToObject(root, "backend", tr_backend_name(t->be));
 	cJSON_AddStringToObject(root, "device_name", tr_backend_device_name(t->be));

@@ -290,6 +290,7 @@ static const struct tr_backend_i cl_iface = {
 	.adam_l2 = tr_cl_adam_l2,
 	.sum_squares = tr_cl_sum_squares,
 	.count_correct = tr_cl_count_correct,
+	.tune = tr_cl_tune,
 };
 
 /* The device's limits that the backend works within. */
@@ -338,8 +339,10 @@ static void describe(tr_backend *be, const struct tr_cl_device *dev)
 		 version, driver, platform);
 }
 
-/* Context, queue and programs for the device; on failure be->err says why. */
-static int setup(tr_backend *be, const struct tr_cl_device *dev, const char *spec)
+/* Context, queue, programs and tuned CLBlast parameters for the device; on failure
+ * be->err says why. */
+static int setup(tr_backend *be, const struct tr_cl_device *dev, const char *spec,
+		 const tr_backend_options *opts)
 {
 	struct tr_cl *cl = tr_cl_of(be);
 	cl_context_properties props[3] = {
@@ -364,7 +367,10 @@ static int setup(tr_backend *be, const struct tr_cl_device *dev, const char *spe
 		cl->queue = NULL;
 		return tr_cl_fail(&be->err, "clCreateCommandQueue", be->device_name, rc);
 	}
-	return tr_cl_build_programs(cl, be->device_name, &be->err);
+	status = tr_cl_build_programs(cl, be->device_name, &be->err);
+	if (status == TR_OK)
+		tr_cl_tuning_at_open(be, opts->no_tuning_cache);
+	return status;
 }
 
 static int cl_open(const char *spec, const tr_backend_options *opts, tr_backend **out,
@@ -385,7 +391,7 @@ static int cl_open(const char *spec, const tr_backend_options *opts, tr_backend 
 		return tr_fail(err, TR_ERR_INTERNAL, "OpenCL: out of host memory");
 	}
 	n_open++;
-	rc = setup(be, &dev, spec);
+	rc = setup(be, &dev, spec, opts);
 	if (rc != TR_OK) {
 		*err = be->err;
 		tr_error_prefix(err, "--device %s", spec);

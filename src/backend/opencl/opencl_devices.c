@@ -267,7 +267,7 @@ static void short_version(const char *version, char *buf, size_t cap)
 static void list_device(const struct tr_cl_device *d, char *buf, size_t cap)
 {
 	char name[256], plat[128], version[128], ver[16], driver[64], label[32];
-	char mem[16], alloc[16];
+	char mem[16], alloc[16], tuning[1400];
 	cl_ulong global = 0, max_alloc = 0;
 	cl_uint cus = 0;
 
@@ -288,6 +288,8 @@ static void list_device(const struct tr_cl_device *d, char *buf, size_t cap)
 		snprintf(label, sizeof(label), "cl:%zu", d->cl_index);
 	appendf(buf, cap, "  %-12s %-6s %4u %9s %9s  %-6s %-14s %s: %s\n", label,
 		type_name(d->type), cus, mem, alloc, ver, driver, plat, name);
+	tr_cl_tuning_status(d->platform, d->id, tuning, sizeof(tuning));
+	appendf(buf, cap, "  %-12s CLBlast %s\n", "", tuning);
 }
 
 void tr_cl_list(char *buf, size_t cap)

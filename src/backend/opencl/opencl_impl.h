@@ -152,6 +152,17 @@ int tr_cl_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out, bool acc
 int tr_cl_count_correct(tr_backend *be, tr_view logits, tr_view labels, size_t rows,
 			size_t cols, tr_view out, bool accumulate);
 
+/* ---- opencl_tune.c ---- */
+
+/* Apply the device's tuning cache, if any and valid, unless skip; fills be->tuning and,
+ * for a cache that is ignored, be->warning. */
+void tr_cl_tuning_at_open(tr_backend *be, bool skip);
+/* One line for --list-devices: whether the device has a valid tuning cache. */
+void tr_cl_tuning_status(cl_platform_id platform, cl_device_id device, char *buf,
+			 size_t cap);
+/* tr_backend_tune for OpenCL: search, apply, save. */
+int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err);
+
 /* ---- opencl_backend.c ---- */
 
 /* Make the scratch buffer hold at least n floats (contents undefined). */
