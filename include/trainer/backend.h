@@ -120,8 +120,10 @@ typedef struct tr_tune_options {
 /* Search the backend's kernel parameters for these shapes, checking every candidate's
  * result against a reference product, then apply the best and save them in the
  * device's tuning cache (tr_backend_tuning says where). Open the backend with
- * no_tuning_cache so that the defaults are measured as such. TR_ERR_USAGE for a backend
- * that has nothing to tune (cpu, cpu-ref). */
+ * no_tuning_cache so that the defaults are measured as such. When the library's own
+ * defaults win, the cache records that, but this backend keeps the last candidate
+ * tried (CLBlast cannot restore its defaults in a process): reopen it before use.
+ * TR_ERR_USAGE for a backend that has nothing to tune (cpu, cpu-ref). */
 int tr_backend_tune(tr_backend *be, const tr_tune_options *o, tr_error *err);
 
 /* ---- buffers ---- */
