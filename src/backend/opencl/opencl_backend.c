@@ -354,6 +354,9 @@ static int setup(tr_backend *be, const struct tr_cl_device *dev, const char *spe
 	cl->platform = dev->platform;
 	cl->device = dev->id;
 	describe(be, dev);
+	/* CLBlast reads its build options from the environment when it builds a program
+	 * (lazily, at its first use); see TR_CL_DENORMS_OPTION. */
+	setenv("CLBLAST_BUILD_OPTIONS", TR_CL_CLBLAST_OPTIONS, 0);
 	status = query_limits(be, spec);
 	if (status != TR_OK)
 		return status;

@@ -21,6 +21,16 @@
 
 #define TR_CL_MAX_FLOATS ((size_t)UINT32_MAX)
 
+/* Build option of our programs and, through $CLBLAST_BUILD_OPTIONS (set at open when
+ * the user has not set it), of CLBlast's: subnormal floats may be flushed to zero. Late
+ * in the lab's run Adam's moments and many gradients go subnormal, and CPU devices
+ * (PoCL) that keep them pay a microcode assist per operation: the step became ~4x
+ * slower. GPUs flush or handle them at full speed either way. */
+#define TR_CL_DENORMS_OPTION "-cl-denorms-are-zero"
+/* The same for $CLBLAST_BUILD_OPTIONS: CLBlast 1.5 appends its own options to it with
+ * no separator, so it must end in a space (else clBuildProgram: CL_INVALID_BUILD_OPTIONS). */
+#define TR_CL_CLBLAST_OPTIONS TR_CL_DENORMS_OPTION " "
+
 /* The kernels of cl/kernels.cl; opencl_program.c says which file holds which. */
 enum tr_cl_kernel_id {
 	TR_K_BIAS_ACT,

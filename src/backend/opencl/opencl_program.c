@@ -165,15 +165,16 @@ static int choose_wg(struct tr_cl *cl, int id, tr_error *err)
 
 /* Correctly rounded division and sqrt where the device offers them (an OpenCL 1.2
  * option): without it OpenCL allows 2.5 ulp for x / y and 3 ulp for sqrt, and Adam's
- * update strays further from cpu-ref's. */
+ * update strays further from cpu-ref's. Subnormals may be flushed to zero
+ * (TR_CL_DENORMS_OPTION, see opencl_impl.h). */
 static const char *build_options(cl_device_id dev)
 {
 	cl_device_fp_config fp = 0;
 
 	if (clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof(fp), &fp, NULL) ==
 	    CL_SUCCESS && (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT))
-		return "-cl-fp32-correctly-rounded-divide-sqrt";
-	return "";
+		return "-cl-fp32-correctly-rounded-divide-sqrt " TR_CL_DENORMS_OPTION;
+	return TR_CL_DENORMS_OPTION;
 }
 
 static int build_program(struct tr_cl *cl, int p, const char *device_name,
