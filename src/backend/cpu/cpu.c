@@ -441,13 +441,17 @@ static int cpu_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
 	struct sumsq_job j = { at(x), n, NULL };
 	double total = 0.0;
 
+	unsigned csr;
+
 	j.block = malloc((blocks ? blocks : 1) * sizeof(double));
 	if (!j.block)
 		return tr_fail(&be->err, TR_ERR_INTERNAL, "cpu: out of host memory");
+	csr = fp_flush_enter(); /* as the helpers, so that no block depends on who sums it */
 	if (n < PAR_MIN)
 		sumsq_part(&j, 0, 1);
 	else
 		team_run(&ctx->team, sumsq_part, &j);
+	fp_flush_leave(csr);
 	for (b = 0; b < blocks; b++)
 		total += j.block[b];
 	free(j.block);
