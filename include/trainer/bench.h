@@ -84,6 +84,9 @@ const char *tr_bench_gemm_kind_name(int kind);
 size_t tr_bench_gemm_shapes(const tr_layout *lay, size_t batch, size_t eval_rows,
 			    tr_bench_gemm *out, size_t cap);
 
+/* Milliseconds on the monotonic clock (for timing around the calls above). */
+double tr_bench_now_ms(void);
+
 /* Run every measurement on be. Allocates its own network; be must be open. */
 int tr_bench_run(tr_backend *be, const tr_bench_config *cfg, tr_bench_result *res,
 		 tr_error *err);

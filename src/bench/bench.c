@@ -74,7 +74,7 @@ size_t tr_bench_gemm_shapes(const tr_layout *lay, size_t batch, size_t eval_rows
 	return n;
 }
 
-static double now_ms(void)
+double tr_bench_now_ms(void)
 {
 	struct timespec ts;
 
@@ -323,38 +323,38 @@ static int measure_steps(struct bench *b, tr_bench_result *res, tr_error *err)
 	if ((rc = sync_(b, err)))
 		return rc;
 	for (i = 0; i < n; i++) {
-		t0 = now_ms();
+		t0 = tr_bench_now_ms();
 		if ((rc = step(b, err)) || (rc = sync_(b, err)))
 			return rc;
-		t[0 * N + i] = now_ms() - t0;
+		t[0 * N + i] = tr_bench_now_ms() - t0;
 
-		t0 = now_ms();
+		t0 = tr_bench_now_ms();
 		if ((rc = forward_phase(b, err)) || (rc = sync_(b, err)))
 			return rc;
-		t1 = now_ms();
+		t1 = tr_bench_now_ms();
 		if ((rc = tr_net_backward(b->net, b->cfg->batch, err)) || (rc = sync_(b, err)))
 			return rc;
-		t2 = now_ms();
+		t2 = tr_bench_now_ms();
 		if ((rc = update(b, err)) || (rc = sync_(b, err)))
 			return rc;
-		t3 = now_ms();
+		t3 = tr_bench_now_ms();
 		t[1 * N + i] = t1 - t0;
 		t[2 * N + i] = t2 - t1;
 		t[3 * N + i] = t3 - t2;
 		t[4 * N + i] = t3 - t0;
 
-		t0 = now_ms();
+		t0 = tr_bench_now_ms();
 		if ((rc = gemms_alone(b, shapes, n_shapes, err)) || (rc = sync_(b, err)))
 			return rc;
-		t[5 * N + i] = now_ms() - t0;
-		t0 = now_ms();
+		t[5 * N + i] = tr_bench_now_ms() - t0;
+		t0 = tr_bench_now_ms();
 		if ((rc = update(b, err)) || (rc = sync_(b, err)))
 			return rc;
-		t[6 * N + i] = now_ms() - t0;
-		t0 = now_ms();
+		t[6 * N + i] = tr_bench_now_ms() - t0;
+		t0 = tr_bench_now_ms();
 		if ((rc = other_ops(b, &bytes, err)) || (rc = sync_(b, err)))
 			return rc;
-		t[7 * N + i] = now_ms() - t0;
+		t[7 * N + i] = tr_bench_now_ms() - t0;
 	}
 	res->step = stat_of(t + 0 * N, N);
 	res->forward = stat_of(t + 1 * N, N);
@@ -366,13 +366,13 @@ static int measure_steps(struct bench *b, tr_bench_result *res, tr_error *err)
 	res->other_ops = stat_of(t + 7 * N, N);
 	res->other_bytes = bytes;
 
-	t0 = now_ms();
+	t0 = tr_bench_now_ms();
 	for (i = 0; i < n; i++)
 		if ((rc = step(b, err)))
 			return rc;
 	if ((rc = sync_(b, err)))
 		return rc;
-	res->step_pipelined = (now_ms() - t0) / (double)n;
+	res->step_pipelined = (tr_bench_now_ms() - t0) / (double)n;
 	return TR_OK;
 }
 
@@ -387,10 +387,10 @@ static int measure_validation(struct bench *b, tr_bench_result *res, tr_error *e
 	if ((rc = validation(b, err))) /* warm-up: first use of the big shapes */
 		return rc;
 	for (i = 0; i < n; i++) {
-		t0 = now_ms();
+		t0 = tr_bench_now_ms();
 		if ((rc = validation(b, err)))
 			return rc;
-		b->t[i] = now_ms() - t0;
+		b->t[i] = tr_bench_now_ms() - t0;
 	}
 	res->val_ms = stat_of(b->t, (size_t)n).median;
 	res->val_images_per_s = (double)b->cfg->val_images / (res->val_ms * 1e-3);
@@ -420,9 +420,9 @@ int tr_bench_run(tr_backend *be, const tr_bench_config *cfg, tr_bench_result *re
 
 		res->gemm_flop += 2.0 * mac * (i > 0 ? 3.0 : 2.0);
 	}
-	t0 = now_ms();
+	t0 = tr_bench_now_ms();
 	if (!(rc = setup(&b, err)) && !(rc = step(&b, err)) && !(rc = sync_(&b, err))) {
-		res->first_step_ms = now_ms() - t0;
+		res->first_step_ms = tr_bench_now_ms() - t0;
 		if (!(rc = measure_steps(&b, res, err)))
 			rc = measure_validation(&b, res, err);
 	}

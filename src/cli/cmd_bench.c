@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "trainer/bench.h"
 
@@ -32,14 +31,6 @@ struct bench_run {
 	int status;
 	char msg[TR_ERROR_MSG_MAX];
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
-}
 
 /* The devices to measure into list; returns how many, or -1 with err set. */
 static int pick_devices(const cli_options *o, char (*list)[TR_DEVICE_STR_MAX],
@@ -104,12 +95,12 @@ static void run_one(const cli_options *o, struct bench_run *r)
 	tr_backend_options bopts = { .threads = o->threads };
 	tr_backend *be = NULL;
 	tr_error err;
-	double t0 = now_ms();
+	double t0 = tr_bench_now_ms();
 
 	tr_error_clear(&err);
 	config_for(o, r->device, &r->cfg);
 	r->status = tr_backend_open(r->device, &bopts, &be, &err);
-	r->open_ms = now_ms() - t0;
+	r->open_ms = tr_bench_now_ms() - t0;
 	if (r->status == TR_OK) {
 		snprintf(r->name, sizeof(r->name), "%s", tr_backend_device_name(be));
 		snprintf(r->version, sizeof(r->version), "%s", tr_backend_device_version(be));

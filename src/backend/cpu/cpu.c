@@ -64,6 +64,12 @@ static void fp_flush_leave(unsigned old)
 }
 #endif
 
+/* GEMMs below this many multiply-adds (m n k) run on one OpenBLAS thread: they take
+ * tens of microseconds, and when other processes keep the cores busy, waiting for a
+ * second thread to be scheduled cost milliseconds each (a 784-32-10 step: 16 ms with
+ * two threads, 0.07 ms with one, on this machine under load). */
+#define SMALL_GEMM 4194304.0
+
 /* Below this many elements a loop over the parameters runs on one thread. */
 #define PAR_MIN 65536
 
@@ -251,12 +257,18 @@ static int cpu_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t
 		    float alpha, tr_view a, size_t lda, tr_view b, size_t ldb,
 		    float beta, tr_view c, size_t ldc)
 {
+	struct cpu_ctx *ctx = be->context;
+	bool one = ctx->threads > 1 && (double)m * (double)n * (double)k < SMALL_GEMM;
 	unsigned csr = fp_flush_enter();
 
+	if (one)
+		openblas_set_num_threads(1);
 	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
 		    tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k,
 		    alpha, at(a), (blasint)lda, at(b), (blasint)ldb, beta, at(c),
 		    (blasint)ldc);
+	if (one)
+		openblas_set_num_threads(ctx->threads);
 	fp_flush_leave(csr);
 	return TR_OK;
 }
