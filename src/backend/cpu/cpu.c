@@ -15,7 +15,7 @@
  *
  * Buffers are 64-byte aligned host arrays.
  */
-#include "backend/backend_impl.h"
+#include "backend/host_buffer.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -76,11 +76,6 @@ static void fp_flush_leave(unsigned old)
 /* Blocks of the sum of squares: partial sums per block, added in block order, so the
  * result does not depend on the thread count. */
 #define SUMSQ_BLOCK 65536
-
-struct tr_buf {
-	float *data;
-	size_t n;
-};
 
 /* A job for the team: fn(arg, part, parts) for part = 0 .. parts-1, part 0 on the
  * caller's thread. */
@@ -213,46 +208,6 @@ static void split_range(size_t n, int part, int parts, size_t *lo, size_t *hi)
 	*hi = *lo + per < n && part + 1 < parts ? *lo + per : n;
 }
 
-static float *at(tr_view v)
-{
-	return v.buf->data + v.off;
-}
-
-static int cpu_alloc(tr_backend *be, size_t n, const char *what, tr_buf **out)
-{
-	tr_buf *b = malloc(sizeof(*b));
-	size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
-
-	if (!b || n > SIZE_MAX / sizeof(float) - 64 ||
-	    !(b->data = aligned_alloc(64, bytes))) {
-		free(b);
-		return tr_fail(&be->err, TR_ERR_INTERNAL,
-			       "cpu: out of host memory allocating %s (%zu MiB)", what,
-			       n * sizeof(float) >> 20);
-	}
-	b->n = n;
-	*out = b;
-	return TR_OK;
-}
-
-static void cpu_buf_free(tr_backend *be, tr_buf *buf)
-{
-	free(buf->data);
-	free(buf);
-}
-
-static int cpu_upload(tr_backend *be, tr_view dst, const float *src, size_t n)
-{
-	memcpy(at(dst), src, n * sizeof(float));
-	return TR_OK;
-}
-
-static int cpu_download(tr_backend *be, tr_view src, float *dst, size_t n)
-{
-	memcpy(dst, at(src), n * sizeof(float));
-	return TR_OK;
-}
-
 static int cpu_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k,
 		    float alpha, tr_view a, size_t lda, tr_view b, size_t ldb,
 		    float beta, tr_view c, size_t ldc)
@@ -265,7 +220,7 @@ static int cpu_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t
 		openblas_set_num_threads(1);
 	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
 		    tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k,
-		    alpha, at(a), (blasint)lda, at(b), (blasint)ldb, beta, at(c),
+		    alpha, tr_host_at(a), (blasint)lda, tr_host_at(b), (blasint)ldb, beta, tr_host_at(c),
 		    (blasint)ldc);
 	if (one)
 		openblas_set_num_threads(ctx->threads);
@@ -276,8 +231,8 @@ static int cpu_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t
 static int cpu_bias_act(tr_backend *be, tr_view y, tr_view bias, size_t rows,
 			size_t cols, bool relu)
 {
-	float *Y = at(y);
-	const float *b = at(bias);
+	float *Y = tr_host_at(y);
+	const float *b = tr_host_at(bias);
 	long r;
 	unsigned csr = fp_flush_enter();
 
@@ -302,8 +257,8 @@ static int cpu_bias_act(tr_backend *be, tr_view y, tr_view bias, size_t rows,
 
 static int cpu_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n)
 {
-	float *d = at(dy);
-	const float *Y = at(y);
+	float *d = tr_host_at(dy);
+	const float *Y = tr_host_at(y);
 	long i;
 	unsigned csr = fp_flush_enter();
 
@@ -315,7 +270,7 @@ static int cpu_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n)
 
 static void store(tr_view out, double value, bool accumulate)
 {
-	float *o = at(out);
+	float *o = tr_host_at(out);
 
 	*o = accumulate ? (float)(*o + value) : (float)value;
 }
@@ -324,8 +279,8 @@ static int cpu_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 			    size_t rows, size_t cols, float grad_scale,
 			    tr_view dlogits, tr_view loss, bool accumulate)
 {
-	const float *Z = at(logits), *L = at(labels);
-	float *D = dlogits.buf ? at(dlogits) : NULL;
+	const float *Z = tr_host_at(logits), *L = tr_host_at(labels);
+	float *D = dlogits.buf ? tr_host_at(dlogits) : NULL;
 	double total = 0.0;
 	long r;
 	unsigned csr = fp_flush_enter();
@@ -358,8 +313,8 @@ static int cpu_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 static int cpu_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols,
 			 tr_view db)
 {
-	const float *D = at(dy);
-	float *out = at(db);
+	const float *D = tr_host_at(dy);
+	float *out = tr_host_at(db);
 	size_t r, c;
 	unsigned csr = fp_flush_enter();
 
@@ -412,7 +367,7 @@ static int cpu_adam_l2(tr_backend *be, tr_view param, tr_view grad, tr_view m,
 		       tr_view v, size_t n, const tr_adam_params *p)
 {
 	struct cpu_ctx *ctx = be->context;
-	struct adam_job j = { at(param), at(m), at(v), at(grad), n, *p };
+	struct adam_job j = { tr_host_at(param), tr_host_at(m), tr_host_at(v), tr_host_at(grad), n, *p };
 	unsigned csr = fp_flush_enter();
 
 	if (n < PAR_MIN)
@@ -450,7 +405,7 @@ static int cpu_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
 {
 	struct cpu_ctx *ctx = be->context;
 	size_t blocks = (n + SUMSQ_BLOCK - 1) / SUMSQ_BLOCK, b;
-	struct sumsq_job j = { at(x), n, NULL };
+	struct sumsq_job j = { tr_host_at(x), n, NULL };
 	double total = 0.0;
 
 	unsigned csr;
@@ -474,7 +429,7 @@ static int cpu_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
 static int cpu_count_correct(tr_backend *be, tr_view logits, tr_view labels,
 			     size_t rows, size_t cols, tr_view out, bool accumulate)
 {
-	const float *Z = at(logits), *L = at(labels);
+	const float *Z = tr_host_at(logits), *L = tr_host_at(labels);
 	size_t r, c, correct = 0;
 
 	for (r = 0; r < rows; r++) {
@@ -501,10 +456,10 @@ static void cpu_free(tr_backend *be)
 
 static const struct tr_backend_i cpu_iface = {
 	.free = cpu_free,
-	.buf_alloc = cpu_alloc,
-	.buf_free = cpu_buf_free,
-	.upload = cpu_upload,
-	.download = cpu_download,
+	.buf_alloc = tr_host_buf_alloc,
+	.buf_free = tr_host_buf_free,
+	.upload = tr_host_upload,
+	.download = tr_host_download,
 	.synchronize = NULL,
 	.gemm = cpu_gemm,
 	.bias_act = cpu_bias_act,

@@ -5,55 +5,13 @@
  * one loop per formula, every sum (GEMM, reductions, softmax) accumulated in double,
  * results rounded to float once. Buffers are plain malloc'ed float arrays.
  */
-#include "backend/backend_impl.h"
+#include "backend/host_buffer.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct tr_buf {
-	float *data;
-	size_t n;
-};
-
-static float *at(tr_view v)
-{
-	return v.buf->data + v.off;
-}
-
-static int ref_alloc(tr_backend *be, size_t n, const char *what, tr_buf **out)
-{
-	tr_buf *b = malloc(sizeof(*b));
-
-	if (!b || n > SIZE_MAX / sizeof(float) || !(b->data = malloc(n * sizeof(float)))) {
-		free(b);
-		return tr_fail(&be->err, TR_ERR_INTERNAL,
-			       "cpu-ref: out of host memory allocating %s (%zu floats)", what, n);
-	}
-	b->n = n;
-	*out = b;
-	return TR_OK;
-}
-
-static void ref_buf_free(tr_backend *be, tr_buf *buf)
-{
-	free(buf->data);
-	free(buf);
-}
-
-static int ref_upload(tr_backend *be, tr_view dst, const float *src, size_t n)
-{
-	memcpy(at(dst), src, n * sizeof(float));
-	return TR_OK;
-}
-
-static int ref_download(tr_backend *be, tr_view src, float *dst, size_t n)
-{
-	memcpy(dst, at(src), n * sizeof(float));
-	return TR_OK;
-}
 
 /* Element (i, j) of op(X) for a row-major X with leading dimension ld. */
 static double elem(const float *x, size_t ld, bool trans, size_t i, size_t j)
@@ -65,8 +23,8 @@ static int ref_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t
 		    float alpha, tr_view a, size_t lda, tr_view b, size_t ldb,
 		    float beta, tr_view c, size_t ldc)
 {
-	const float *A = at(a), *B = at(b);
-	float *C = at(c);
+	const float *A = tr_host_at(a), *B = tr_host_at(b);
+	float *C = tr_host_at(c);
 	size_t i, j, p;
 
 	for (i = 0; i < m; i++) {
@@ -87,8 +45,8 @@ static int ref_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t
 static int ref_bias_act(tr_backend *be, tr_view y, tr_view bias, size_t rows,
 			size_t cols, bool relu)
 {
-	float *Y = at(y);
-	const float *b = at(bias);
+	float *Y = tr_host_at(y);
+	const float *b = tr_host_at(bias);
 	size_t r, c;
 
 	for (r = 0; r < rows; r++) {
@@ -103,8 +61,8 @@ static int ref_bias_act(tr_backend *be, tr_view y, tr_view bias, size_t rows,
 
 static int ref_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n)
 {
-	float *d = at(dy);
-	const float *Y = at(y);
+	float *d = tr_host_at(dy);
+	const float *Y = tr_host_at(y);
 	size_t i;
 
 	for (i = 0; i < n; i++)
@@ -115,7 +73,7 @@ static int ref_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n)
 
 static void store(tr_view out, double value, bool accumulate)
 {
-	float *o = at(out);
+	float *o = tr_host_at(out);
 
 	*o = accumulate ? (float)(*o + value) : (float)value;
 }
@@ -125,7 +83,7 @@ static int ref_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 			    size_t rows, size_t cols, float grad_scale,
 			    tr_view dlogits, tr_view loss, bool accumulate)
 {
-	const float *Z = at(logits), *L = at(labels);
+	const float *Z = tr_host_at(logits), *L = tr_host_at(labels);
 	double total = 0.0;
 	size_t r, c;
 
@@ -145,7 +103,7 @@ static int ref_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 		for (c = 0; c < cols; c++) {
 			double p = exp((double)z[c] - max) / sum;
 
-			at(dlogits)[r * cols + c] =
+			tr_host_at(dlogits)[r * cols + c] =
 				(float)(grad_scale * (p - (c == label ? 1.0 : 0.0)));
 		}
 	}
@@ -156,7 +114,7 @@ static int ref_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 static int ref_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols,
 			 tr_view db)
 {
-	const float *D = at(dy);
+	const float *D = tr_host_at(dy);
 	size_t r, c;
 
 	for (c = 0; c < cols; c++) {
@@ -164,7 +122,7 @@ static int ref_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols,
 
 		for (r = 0; r < rows; r++)
 			sum += D[r * cols + c];
-		at(db)[c] = (float)sum;
+		tr_host_at(db)[c] = (float)sum;
 	}
 	return TR_OK;
 }
@@ -173,8 +131,8 @@ static int ref_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols,
 static int ref_adam_l2(tr_backend *be, tr_view param, tr_view grad, tr_view m,
 		       tr_view v, size_t n, const tr_adam_params *p)
 {
-	float *w = at(param), *M = at(m), *V = at(v);
-	const float *G = at(grad);
+	float *w = tr_host_at(param), *M = tr_host_at(m), *V = tr_host_at(v);
+	const float *G = tr_host_at(grad);
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -192,7 +150,7 @@ static int ref_adam_l2(tr_backend *be, tr_view param, tr_view grad, tr_view m,
 static int ref_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
 			   bool accumulate)
 {
-	const float *X = at(x);
+	const float *X = tr_host_at(x);
 	double sum = 0.0;
 	size_t i;
 
@@ -205,7 +163,7 @@ static int ref_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
 static int ref_count_correct(tr_backend *be, tr_view logits, tr_view labels,
 			     size_t rows, size_t cols, tr_view out, bool accumulate)
 {
-	const float *Z = at(logits), *L = at(labels);
+	const float *Z = tr_host_at(logits), *L = tr_host_at(labels);
 	size_t r, c, correct = 0;
 
 	for (r = 0; r < rows; r++) {
@@ -228,10 +186,10 @@ static void ref_free(tr_backend *be)
 
 static const struct tr_backend_i ref_iface = {
 	.free = ref_free,
-	.buf_alloc = ref_alloc,
-	.buf_free = ref_buf_free,
-	.upload = ref_upload,
-	.download = ref_download,
+	.buf_alloc = tr_host_buf_alloc,
+	.buf_free = tr_host_buf_free,
+	.upload = tr_host_upload,
+	.download = tr_host_download,
 	.synchronize = NULL,
 	.gemm = ref_gemm,
 	.bias_act = ref_bias_act,

@@ -1,0 +1,27 @@
+/*
+ * host_buffer.h - device buffers that are plain host memory, shared by the two CPU
+ * backends (cpu-ref and cpu): a 64-byte aligned float array, and the buffer members
+ * of the interface (alloc, free, upload, download) for it.
+ */
+#ifndef TRAINER_HOST_BUFFER_H
+#define TRAINER_HOST_BUFFER_H
+
+#include "backend_impl.h"
+
+struct tr_buf {
+	float *data; /* 64-byte aligned, n floats */
+	size_t n;
+};
+
+/* The address a view points at. */
+static inline float *tr_host_at(tr_view v)
+{
+	return v.buf->data + v.off;
+}
+
+int tr_host_buf_alloc(tr_backend *be, size_t n, const char *what, tr_buf **out);
+void tr_host_buf_free(tr_backend *be, tr_buf *buf);
+int tr_host_upload(tr_backend *be, tr_view dst, const float *src, size_t n);
+int tr_host_download(tr_backend *be, tr_view src, float *dst, size_t n);
+
+#endif /* TRAINER_HOST_BUFFER_H */
