@@ -80,6 +80,13 @@ struct tr_cl {
 	struct tr_cl_staging *staging; /* uploads in flight */
 	size_t n_staging;
 	size_t cap_staging;
+
+	/* Tuned XgemmDirect parameters per transposition (opencl_tune.c): when set,
+	 * tr_cl_gemm has CLBlast switch sets before a GEMM whose transposition differs
+	 * from the previous one's. */
+	bool gemm_by_trans;
+	size_t gemm_direct[4][10]; /* [trans_a + 2 trans_b], CLBlast's XgemmDirect order */
+	int gemm_trans_now;        /* the class whose set is in force */
 };
 
 struct tr_buf {
@@ -170,6 +177,9 @@ void tr_cl_tuning_at_open(tr_backend *be, bool skip);
 /* One line for --list-devices: whether the device has a valid tuning cache. */
 void tr_cl_tuning_status(cl_platform_id platform, cl_device_id device, char *buf,
 			 size_t cap);
+/* Before a GEMM: put in force the tuned XgemmDirect set for its transposition, if the
+ * cache has sets per transposition. Returns a CLBlastStatusCode. */
+int tr_cl_gemm_select(struct tr_cl *cl, bool ta, bool tb);
 /* tr_backend_tune for OpenCL: search, apply, save. */
 int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err);
 

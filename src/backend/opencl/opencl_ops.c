@@ -93,6 +93,11 @@ int tr_cl_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k,
 	cl_event event = NULL;
 	CLBlastStatusCode st;
 
+	st = tr_cl_gemm_select(cl, ta, tb);
+	if (st != CLBlastSuccess)
+		return tr_fail(&be->err, TR_ERR_DEVICE,
+			       "OpenCL: CLBlastOverrideParameters(XgemmDirect) failed: %s (%d)",
+			       tr_clblast_errname(st), (int)st);
 	st = CLBlastSgemm(CLBlastLayoutRowMajor,
 			  ta ? CLBlastTransposeYes : CLBlastTransposeNo,
 			  tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,

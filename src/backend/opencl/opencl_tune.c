@@ -75,18 +75,19 @@ static const char *const routine_names[1] = { "XGEMM_MIN_INDIRECT_SIZE" };
 /*
  * The candidates, most promising first for each device type; --candidates N takes the
  * first N (2 by default: each new set costs a program build, 20-150 s on PoCL).
- * CPUs (PoCL): wide vectors and 64-wide tiles, each work-item computing an 8x8 block,
- * did best on the AVX-512 machine this was written on (25-58 GFLOP/s on the lab's
- * shapes against 4-10 with the defaults); the indirect kernel with 128-wide tiles was
- * best on the 1000-row validation chunk. GPUs: the sets CLBlast's database
+ * CPUs (PoCL): wide vectors and 64-wide tiles did best on the AVX-512 machine this was
+ * written on: 8x8 threads for A^T B and A B^T, 4x4 threads (16x16 outputs each) for
+ * A B (25-70 GFLOP/s on the lab's shapes against 4-10 with the defaults); the indirect
+ * kernel with 128-wide tiles was best on the 1000-row validation chunk. GPUs: the sets CLBlast's database
  * holds for common GPU families, which are reasonable starting points.
  */
 static const size_t direct_cpu[][N_DIRECT] = {
 	/* KWID MDIMAD MDIMCD NDIMBD NDIMCD PADA PADB VWMD VWND WGD */
 	{ 2, 8, 8, 8, 8, 1, 1, 8, 8, 64 },
+	{ 2, 4, 4, 8, 8, 1, 1, 8, 8, 64 },
+	{ 4, 8, 8, 8, 8, 0, 0, 8, 8, 64 },
 	{ 16, 8, 8, 8, 8, 0, 0, 1, 8, 64 },
 	{ 8, 16, 16, 16, 16, 0, 0, 1, 1, 64 },
-	{ 8, 8, 8, 8, 8, 0, 0, 4, 4, 64 },
 	{ 2, 8, 8, 8, 8, 1, 1, 4, 4, 32 },
 	{ 2, 8, 8, 16, 16, 1, 1, 4, 2, 32 },
 };
@@ -120,7 +121,18 @@ struct gemm_set {
 	size_t direct[N_DIRECT];
 	size_t indirect[N_INDIRECT];
 	size_t min_indirect; /* 0: leave CLBlast's */
+	/* XgemmDirect per transposition (index trans_a + 2 trans_b: NN, TN, NT, TT), when
+	 * they differ; direct is then by_trans[0]. */
+	bool by_trans;
+	size_t direct_t[4][N_DIRECT];
 };
+
+static const char *const trans_names[4] = { "NN", "TN", "NT", "TT" };
+
+static int trans_class(bool ta, bool tb)
+{
+	return (ta ? 1 : 0) + (tb ? 2 : 0);
+}
 
 /* ---- applying ---- */
 
@@ -291,6 +303,28 @@ static bool key_matches(const cJSON *key, const struct cache_key *k, const char 
 	return true;
 }
 
+/* The optional per-transposition sets: absent or null, or an object with NN, TN, NT
+ * (and optionally TT) sets; the others default to the main XgemmDirect set. */
+static bool parse_by_trans(const cJSON *o, struct gemm_set *s)
+{
+	int c;
+
+	if (!o || cJSON_IsNull(o))
+		return true;
+	if (!cJSON_IsObject(o) || !s->have_direct)
+		return false;
+	for (c = 0; c < 4; c++) {
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, trans_names[c]);
+
+		memcpy(s->direct_t[c], s->direct, sizeof(s->direct));
+		if (x && !params_from_json(x, direct_names, N_DIRECT, s->direct_t[c]))
+			return false;
+	}
+	s->by_trans = true;
+	memcpy(s->direct, s->direct_t[0], sizeof(s->direct));
+	return true;
+}
+
 /* Parse the cache text into s; on failure *why says what is wrong. */
 static bool parse_cache(const char *text, const struct cache_key *k, struct gemm_set *s,
 			char *why, size_t cap)
@@ -324,6 +358,9 @@ static bool parse_cache(const char *text, const struct cache_key *k, struct gemm
 	else if (!cJSON_IsNull(t) && !(cJSON_IsNumber(t) && t->valuedouble >= 1 &&
 				       t->valuedouble <= (double)ALL_DIRECT))
 		snprintf(why, cap, "bad XGEMM_MIN_INDIRECT_SIZE");
+	else if (!parse_by_trans(cJSON_GetObjectItemCaseSensitive(root, "XgemmDirect_by_transpose"),
+				 s))
+		snprintf(why, cap, "bad XgemmDirect_by_transpose");
 	else
 		ok = true;
 	if (ok && cJSON_IsNumber(t))
@@ -341,9 +378,30 @@ static void describe_set(tr_backend *be, const struct gemm_set *s, const char *p
 	else
 		snprintf(be->tuning, sizeof(be->tuning),
 			 "CLBlast: tuned parameters (%s%s%s; cache %.170s)",
+			 s->by_trans ? "XgemmDirect per transposition" :
 			 s->have_direct ? "XgemmDirect" : "",
 			 s->have_indirect ? (s->have_direct ? ", Xgemm" : "Xgemm") : "",
 			 s->min_indirect ? ", switch-over" : "", path);
+}
+
+/* Hand per-transposition sets to tr_cl_gemm (apply_set has put the NN one in force). */
+static void install_by_trans(struct tr_cl *cl, const struct gemm_set *s)
+{
+	cl->gemm_by_trans = s->by_trans;
+	memcpy(cl->gemm_direct, s->direct_t, sizeof(cl->gemm_direct));
+	cl->gemm_trans_now = 0;
+}
+
+int tr_cl_gemm_select(struct tr_cl *cl, bool ta, bool tb)
+{
+	int c = trans_class(ta, tb), st;
+
+	if (!cl->gemm_by_trans || c == cl->gemm_trans_now)
+		return CLBlastSuccess;
+	st = override(cl->device, "XgemmDirect", direct_names, N_DIRECT, cl->gemm_direct[c]);
+	if (st == CLBlastSuccess)
+		cl->gemm_trans_now = c;
+	return st;
 }
 
 void tr_cl_tuning_at_open(tr_backend *be, bool skip)
@@ -395,6 +453,7 @@ void tr_cl_tuning_at_open(tr_backend *be, bool skip)
 			 tr_clblast_errname(st));
 		return;
 	}
+	install_by_trans(cl, &s);
 	describe_set(be, &s, path);
 }
 
@@ -443,6 +502,7 @@ struct tuner {
 	const size_t (*direct)[N_DIRECT];
 	const size_t (*indirect)[N_INDIRECT];
 	size_t n_direct, n_indirect;
+	const struct gemm_set *chosen; /* while measuring the choice: switch per shape */
 };
 
 static void say(const struct tuner *t, const char *fmt, ...)
@@ -535,6 +595,10 @@ static double measure(struct tuner *t, size_t si, const char **why)
 	int st = 0, r;
 
 	*why = NULL;
+	if (t->chosen && (st = tr_cl_gemm_select(t->cl, s->trans_a, s->trans_b)) != 0) {
+		*why = tr_clblast_errname(st);
+		return INFINITY;
+	}
 	if (clEnqueueFillBuffer(t->cl->queue, t->c, &nan_, sizeof(nan_), 0, n * sizeof(float),
 				0, NULL, NULL) != CL_SUCCESS ||
 	    run_gemm(t, s, &st) != TR_OK) {
@@ -710,46 +774,64 @@ static size_t threshold_above(double mnk)
 	return T;
 }
 
-/* The best combination: direct set d (index), indirect set i (index, or n_indirect for
- * "CLBlast's"), switch-over T. Returns its weighted time. */
-static double choose(const struct tuner *t, size_t *best_d, size_t *best_i, size_t *best_T)
+/* The best combination: a direct set per transposition class d[c] (indices), an
+ * indirect set i (index, or n_indirect for "CLBlast's"), switch-over T. Returns its
+ * weighted time. A class with no direct shape takes the NN class's set. */
+static double choose(const struct tuner *t, size_t best_d[4], size_t *best_i, size_t *best_T)
 {
 	const tr_tune_options *o = t->o;
 	double best = INFINITY;
-	size_t d, i, s, c;
+	size_t i, s, c, d;
+	int k;
 
-	for (d = 0; d < t->n_direct; d++) {
-		for (i = 0; i <= t->n_indirect; i++) {
-			/* thresholds: all indirect, or direct up to each shape's size */
-			for (c = 0; c <= o->n_shapes; c++) {
-				double lim = c < o->n_shapes ?
-					     (double)o->shapes[c].m * o->shapes[c].n * o->shapes[c].k :
-					     -1.0;
-				size_t T = c < o->n_shapes ? threshold_above(lim) : ALL_INDIRECT;
-				double sum = 0.0;
+	for (i = 0; i <= t->n_indirect; i++) {
+		/* thresholds: all indirect, or direct up to each shape's size */
+		for (c = 0; c <= o->n_shapes; c++) {
+			double lim = c < o->n_shapes ?
+				     (double)o->shapes[c].m * o->shapes[c].n * o->shapes[c].k : -1.0;
+			size_t T = c < o->n_shapes ? threshold_above(lim) : ALL_INDIRECT, sel[4];
+			bool used[4] = { false, false, false, false };
+			double sum = 0.0;
 
-				if (i == t->n_indirect && c == o->n_shapes)
-					continue; /* no indirect measurements to use */
-				for (s = 0; s < o->n_shapes; s++) {
-					const tr_tune_shape *x = &o->shapes[s];
-					double mnk = (double)x->m * x->n * x->k;
-					bool direct = mnk < (double)T * T * T;
-					double ms;
+			if (i == t->n_indirect && c == o->n_shapes)
+				continue; /* no indirect measurements to use */
+			for (s = 0; s < o->n_shapes; s++) {
+				const tr_tune_shape *x = &o->shapes[s];
 
-					if (i == t->n_indirect && !direct) {
-						ms = INFINITY;
-					} else {
-						ms = direct ? t->res[s].direct_ms[d] :
-							      t->res[s].indirect_ms[i];
+				if ((double)x->m * x->n * x->k < (double)T * T * T)
+					used[trans_class(x->trans_a, x->trans_b)] = true;
+				else
+					sum += x->weight * (i == t->n_indirect ? INFINITY :
+							    t->res[s].indirect_ms[i]);
+			}
+			for (k = 0; k < 4; k++) {
+				double bk = INFINITY;
+
+				sel[k] = 0;
+				for (d = 0; used[k] && d < t->n_direct; d++) {
+					double sd = 0.0;
+
+					for (s = 0; s < o->n_shapes; s++) {
+						const tr_tune_shape *x = &o->shapes[s];
+
+						if (trans_class(x->trans_a, x->trans_b) == k &&
+						    (double)x->m * x->n * x->k < (double)T * T * T)
+							sd += x->weight * t->res[s].direct_ms[d];
 					}
-					sum += x->weight * ms;
+					if (sd < bk) {
+						bk = sd;
+						sel[k] = d;
+					}
 				}
-				if (sum < best) {
-					best = sum;
-					*best_d = d;
-					*best_i = i;
-					*best_T = T;
-				}
+				if (used[k])
+					sum += bk;
+			}
+			if (sum < best) {
+				best = sum;
+				for (k = 0; k < 4; k++)
+					best_d[k] = used[k] ? sel[k] : (used[0] ? sel[0] : sel[k]);
+				*best_i = i;
+				*best_T = T;
 			}
 		}
 	}
@@ -775,8 +857,9 @@ static cJSON *cache_json(const struct tuner *t, const struct cache_key *k,
 	cJSON_AddStringToObject(key, "clblast", k->clblast);
 	cJSON_AddStringToObject(root, "created", stamp);
 	cJSON_AddStringToObject(root, "applies",
-				"one set per kernel for the device and the switch-over size "
-				"chosen for the weighted sum over the shapes (docs/PERFORMANCE.md)");
+				"one XgemmDirect set per transposition, one Xgemm set and the "
+				"switch-over size, chosen for the weighted sum over the shapes "
+				"(docs/PERFORMANCE.md)");
 	if (s->have_direct)
 		cJSON_AddItemToObject(root, "XgemmDirect",
 				      params_to_json(direct_names, s->direct, N_DIRECT));
@@ -787,6 +870,14 @@ static cJSON *cache_json(const struct tuner *t, const struct cache_key *k,
 				      params_to_json(indirect_names, s->indirect, N_INDIRECT));
 	else
 		cJSON_AddNullToObject(root, "Xgemm");
+	if (s->by_trans) {
+		cJSON *bt = cJSON_AddObjectToObject(root, "XgemmDirect_by_transpose");
+		int tc;
+
+		for (tc = 0; tc < 3; tc++)
+			cJSON_AddItemToObject(bt, trans_names[tc], params_to_json(
+				direct_names, s->direct_t[tc], N_DIRECT));
+	}
 	if (s->min_indirect)
 		cJSON_AddNumberToObject(root, "XGEMM_MIN_INDIRECT_SIZE", (double)s->min_indirect);
 	else
@@ -933,7 +1024,8 @@ int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
 	struct tuner t;
 	struct cache_key k;
 	struct gemm_set best;
-	size_t d = 0, i = 0, T = 0, s;
+	size_t d[4] = { 0, 0, 0, 0 }, i = 0, T = 0, s;
+	int c;
 	double w_def, w_best, w_tuned, *col = NULL;
 	char path[1024];
 	const char *what = "";
@@ -965,7 +1057,7 @@ int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
 		t.res[s].def_ms = col[s];
 	try_candidates(&t, true);
 	try_candidates(&t, false);
-	w_best = choose(&t, &d, &i, &T);
+	w_best = choose(&t, d, &i, &T);
 	if (!isfinite(w_best) || !(w_best < w_def)) {
 		/* Nothing beat the defaults. They cannot be restored in this process, but a
 		 * cache with no overrides keeps them in every later one. */
@@ -975,7 +1067,12 @@ int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
 			t.res[s].tuned_ms = t.res[s].def_ms;
 	} else {
 		best.have_direct = true;
-		memcpy(best.direct, t.direct[d], sizeof(best.direct));
+		memcpy(best.direct, t.direct[d[0]], sizeof(best.direct));
+		for (c = 0; c < 4; c++) {
+			memcpy(best.direct_t[c], t.direct[d[c]], sizeof(best.direct_t[c]));
+			if (d[c] != d[0])
+				best.by_trans = true;
+		}
 		if (i < t.n_indirect) {
 			best.have_indirect = true;
 			memcpy(best.indirect, t.indirect[i], sizeof(best.indirect));
@@ -987,8 +1084,11 @@ int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
 				     "parameters: %s", what, tr_clblast_errname(st));
 			goto out;
 		}
-		say(&t, "the combination (check and final timing; it builds its program once):");
+		install_by_trans(t.cl, &best);
+		t.chosen = &best;
+		say(&t, "the combination (check and final timing; it builds its programs once):");
 		w_tuned = measure_all(&t, col, 1, "chosen");
+		t.chosen = NULL;
 		if (!isfinite(w_tuned)) {
 			rc = tr_fail(err, TR_ERR_DEVICE, "tune: the chosen combination failed its "
 				     "check; nothing saved");
