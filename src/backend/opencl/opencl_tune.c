@@ -398,6 +398,11 @@ int tr_cl_gemm_select(struct tr_cl *cl, bool ta, bool tb)
 
 	if (!cl->gemm_by_trans || c == cl->gemm_trans_now)
 		return CLBlastSuccess;
+	if (!memcmp(cl->gemm_direct[c], cl->gemm_direct[cl->gemm_trans_now],
+		    sizeof(cl->gemm_direct[c]))) {
+		cl->gemm_trans_now = c; /* the same set: nothing to change */
+		return CLBlastSuccess;
+	}
 	st = override(cl->device, "XgemmDirect", direct_names, N_DIRECT, cl->gemm_direct[c]);
 	if (st == CLBlastSuccess)
 		cl->gemm_trans_now = c;
