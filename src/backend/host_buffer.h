@@ -19,6 +19,14 @@ static inline float *tr_host_at(tr_view v)
 	return v.buf->data + v.off;
 }
 
+/* A reduction's result into its one-float slot: written, or added when accumulate. */
+static inline void tr_host_store(tr_view out, double value, bool accumulate)
+{
+	float *o = tr_host_at(out);
+
+	*o = accumulate ? (float)(*o + value) : (float)value;
+}
+
 int tr_host_buf_alloc(tr_backend *be, size_t n, const char *what, tr_buf **out);
 void tr_host_buf_free(tr_backend *be, tr_buf *buf);
 int tr_host_upload(tr_backend *be, tr_view dst, const float *src, size_t n);

@@ -268,13 +268,6 @@ static int cpu_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n)
 	return TR_OK;
 }
 
-static void store(tr_view out, double value, bool accumulate)
-{
-	float *o = tr_host_at(out);
-
-	*o = accumulate ? (float)(*o + value) : (float)value;
-}
-
 static int cpu_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 			    size_t rows, size_t cols, float grad_scale,
 			    tr_view dlogits, tr_view loss, bool accumulate)
@@ -305,7 +298,7 @@ static int cpu_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 				grad_scale * (p - (c == label ? 1.0f : 0.0f));
 		}
 	}
-	store(loss, total, accumulate);
+	tr_host_store(loss, total, accumulate);
 	fp_flush_leave(csr);
 	return TR_OK;
 }
@@ -422,7 +415,7 @@ static int cpu_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
 	for (b = 0; b < blocks; b++)
 		total += j.block[b];
 	free(j.block);
-	store(out, total, accumulate);
+	tr_host_store(out, total, accumulate);
 	return TR_OK;
 }
 
@@ -441,7 +434,7 @@ static int cpu_count_correct(tr_backend *be, tr_view logits, tr_view labels,
 				best = c;
 		correct += best == (size_t)L[r];
 	}
-	store(out, (double)correct, accumulate);
+	tr_host_store(out, (double)correct, accumulate);
 	return TR_OK;
 }
 

@@ -71,13 +71,6 @@ static int ref_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n)
 	return TR_OK;
 }
 
-static void store(tr_view out, double value, bool accumulate)
-{
-	float *o = tr_host_at(out);
-
-	*o = accumulate ? (float)(*o + value) : (float)value;
-}
-
 /* loss_r = log(sum_j exp(z_j - max)) - (z_label - max): exact for any finite z. */
 static int ref_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 			    size_t rows, size_t cols, float grad_scale,
@@ -107,7 +100,7 @@ static int ref_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 				(float)(grad_scale * (p - (c == label ? 1.0 : 0.0)));
 		}
 	}
-	store(loss, total, accumulate);
+	tr_host_store(loss, total, accumulate);
 	return TR_OK;
 }
 
@@ -156,7 +149,7 @@ static int ref_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out,
 
 	for (i = 0; i < n; i++)
 		sum += (double)X[i] * X[i];
-	store(out, sum, accumulate);
+	tr_host_store(out, sum, accumulate);
 	return TR_OK;
 }
 
@@ -175,7 +168,7 @@ static int ref_count_correct(tr_backend *be, tr_view logits, tr_view labels,
 		if (best == (size_t)L[r])
 			correct++;
 	}
-	store(out, (double)correct, accumulate);
+	tr_host_store(out, (double)correct, accumulate);
 	return TR_OK;
 }
 
