@@ -1,0 +1,212 @@
+/*
+ * experiment_plan.c - what an experiment will do: the preset with the user's options
+ * and paths, one job per run, what each run directory already holds, the experiment's
+ * marker file (experiment.json), and --emit-jobs (experiment_impl.h).
+ */
+#include "experiment_impl.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trainer/fs.h"
+
+static int absolute(const char *path, char *buf, size_t cap, const char *flag, tr_error *err)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/') {
+		snprintf(buf, cap, "%s", path);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return tr_fail(err, TR_ERR_OUTPUT, "cannot tell the current directory: %s",
+				       strerror(errno));
+		if ((size_t)snprintf(buf, cap, "%s/%s", cwd, path) >= cap)
+			return tr_fail(err, TR_ERR_USAGE, "%s: path too long", flag);
+	}
+	return TR_OK;
+}
+
+static void default_out(char *buf, size_t cap)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	snprintf(buf, cap, "runs/experiment-%s", stamp);
+}
+
+int exp_make_plan(const cli_options *o, struct exp_plan *p, tr_error *err)
+{
+	tr_exp_run runs[TR_EXP_MAX_RUNS];
+	char out[CLI_PATH_MAX], data[CLI_PATH_MAX];
+	double l2 = cli_given(o, "l2") ? o->cfg.l2 : TR_EXP_LAMBDA;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	ssize_t len;
+	size_t i;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->preset = tr_exp_preset_find(o->preset);
+	if (!p->preset)
+		return tr_exp_preset_check(o->preset, err);
+	p->cfg = o->cfg;
+	if (!cli_given(o, "iters"))
+		p->cfg.iters = p->preset->iters;
+	if (!cli_given(o, "eval-every"))
+		p->cfg.eval_every = p->preset->eval_every;
+	p->threads = o->threads;
+	if (!cli_given(o, "threads") && o->jobs > 1)
+		p->threads = cores > o->jobs ? (int)(cores / o->jobs) : 1;
+	if (o->out_dir[0])
+		snprintf(out, sizeof(out), "%s", o->out_dir);
+	else
+		default_out(out, sizeof(out));
+	cli_default_data_dir(o, data, sizeof(data));
+	if ((rc = absolute(out, p->out, sizeof(p->out), "--out", err)) ||
+	    (rc = absolute(data, p->data, sizeof(p->data), "--data", err)))
+		return rc;
+	len = readlink(EXP_SELF_EXE, p->exe, sizeof(p->exe) - 1);
+	if (len <= 0)
+		return tr_fail(err, TR_ERR_INTERNAL, "cannot find this executable (%s): %s",
+			       EXP_SELF_EXE, strerror(errno));
+	p->exe[len] = '\0';
+	p->n_jobs = tr_exp_preset_runs(p->preset, cli_given(o, "lr") ? o->cfg.lr : 0, l2, runs);
+	for (i = 0; i < p->n_jobs; i++) {
+		struct exp_job *j = &p->jobs[i];
+
+		j->run = runs[i];
+		j->code = -1;
+		if (snprintf(j->dir, sizeof(j->dir), "%s/%s", p->out, runs[i].name) >=
+		    (int)sizeof(j->dir) ||
+		    snprintf(j->log, sizeof(j->log), "%s/logs/%s.log", p->out, runs[i].name) >=
+		    (int)sizeof(j->log))
+			return tr_fail(err, TR_ERR_USAGE, "--out %s: path too long", p->out);
+	}
+	return TR_OK;
+}
+
+int exp_emit_jobs(struct exp_plan *p, const cli_options *o, tr_error *err)
+{
+	tr_atomic_file af;
+	char line[EXP_ARG_MEM * 2];
+	size_t i;
+	int rc;
+
+	if ((rc = tr_atomic_open(&af, o->emit_jobs, err)))
+		return tr_error_prefix(err, "--emit-jobs");
+	for (i = 0; i < p->n_jobs; i++) {
+		struct exp_job *j = &p->jobs[i];
+
+		j->action = o->force ? TR_EXP_RERUN : TR_EXP_NEW;
+		exp_job_args(p, o, j);
+		if (j->args.overflow) {
+			tr_atomic_abort(&af);
+			return tr_fail(err, TR_ERR_USAGE, "command line too long for a job file");
+		}
+		if ((rc = exp_shell_line(&j->args, line, sizeof(line), err))) {
+			tr_atomic_abort(&af);
+			return rc;
+		}
+		fprintf(af.fp, "%s\n", line);
+	}
+	if ((rc = tr_atomic_commit(&af, err)))
+		return rc;
+	if (!o->quiet) {
+		printf("wrote %zu command%s to %s (one run each; run them in any order, e.g. "
+		       "with GNU parallel or a Slurm array)\n", p->n_jobs, p->n_jobs == 1 ? "" : "s",
+		       o->emit_jobs);
+		printf("then: %s report %s\n", p->exe, p->out);
+	}
+	return TR_OK;
+}
+
+int exp_check_out_dir(const struct exp_plan *p, const cli_options *o, tr_error *err)
+{
+	char marker[PATH_MAX + 32];
+	struct stat st;
+
+	if (stat(p->out, &st) != 0)
+		return TR_OK;
+	if (!S_ISDIR(st.st_mode))
+		return tr_fail(err, TR_ERR_USAGE, "--out %s: exists and is not a directory", p->out);
+	snprintf(marker, sizeof(marker), "%s/experiment.json", p->out);
+	if (o->force || stat(marker, &st) == 0)
+		return TR_OK;
+	/* Not ours: the output-directory check of `trainer train` says what to do. */
+	return tr_check_output_dir(p->out, false, "--out", err);
+}
+
+int exp_decide_actions(struct exp_plan *p, const cli_options *o, tr_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < p->n_jobs; i++) {
+		struct exp_job *j = &p->jobs[i];
+		tr_train_config want = p->cfg;
+
+		want.lr = j->run.lr;
+		want.l2 = j->run.l2;
+		rc = tr_exp_run_state_read(j->dir, &want, o->val_size, &j->before, err);
+		if (rc && !o->force)
+			return tr_error_prefix(err, "%s (use --force to train it again)", j->run.name);
+		tr_error_clear(err);
+		j->action = tr_exp_decide(&j->before, p->cfg.iters, o->force);
+		if (j->action == TR_EXP_CONFLICT) {
+			char why[256];
+
+			if (j->before.mismatch[0])
+				snprintf(why, sizeof(why), "%s", j->before.mismatch);
+			else
+				snprintf(why, sizeof(why), "%ld iterations done, here %ld",
+					 j->before.iterations_done, p->cfg.iters);
+			return tr_fail(err, TR_ERR_USAGE,
+				       "%s holds a run with other settings (%s): choose another "
+				       "--out, or pass --force to train every run again", j->dir, why);
+		}
+		exp_job_args(p, o, j);
+		if (j->args.overflow)
+			return tr_fail(err, TR_ERR_USAGE, "%s: command line too long", j->run.name);
+	}
+	return TR_OK;
+}
+
+int exp_write_marker(const struct exp_plan *p, const cli_options *o, tr_error *err)
+{
+	cJSON *root = cJSON_CreateObject(), *runs;
+	char path[PATH_MAX + 32], line[EXP_ARG_MEM * 2];
+	size_t i;
+	int rc = TR_OK;
+
+	if (!root)
+		return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
+	cJSON_AddStringToObject(root, "trainer_version", TRAINER_VERSION);
+	cJSON_AddStringToObject(root, "preset", p->preset->name);
+	cJSON_AddNumberToObject(root, "jobs", o->jobs);
+	runs = cJSON_AddArrayToObject(root, "runs");
+	for (i = 0; i < p->n_jobs && !rc; i++) {
+		const struct exp_job *j = &p->jobs[i];
+		cJSON *r = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(r, "name", j->run.name);
+		cJSON_AddNumberToObject(r, "lr", j->run.lr);
+		cJSON_AddNumberToObject(r, "l2", j->run.l2);
+		cJSON_AddStringToObject(r, "action", tr_exp_action_name(j->action));
+		if (!(rc = exp_shell_line(&j->args, line, sizeof(line), err)))
+			cJSON_AddStringToObject(r, "command", line);
+		cJSON_AddItemToArray(runs, r);
+	}
+	snprintf(path, sizeof(path), "%s/experiment.json", p->out);
+	if (!rc)
+		rc = tr_json_write(path, root, err);
+	cJSON_Delete(root);
+	return rc;
+}
