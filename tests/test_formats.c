@@ -410,16 +410,17 @@ static bool close_rel(double a, double b, double tol)
 static void test_metrics_roundtrip(void)
 {
 	const tr_metric_row rows[] = {
-		{ 0, 2.302585093, 0.1, 2.30112, 0.0998, 0.0 },
-		{ 10, 0.5, 0.25, 1.0 / 3.0, 0.75, 1.5 },
-		{ 200, 1.23456789e-7, 0.987654321, 6.02e23, 1.0, 12345.6789 },
-		{ 300, NAN, 0.5, INFINITY, 0.5, 99.0 },
-		{ 400, -NAN, 0.0, -INFINITY, NAN, 100.25 },
+		{ 0, 2.302585093, 0.1, 2.30112, 0.0998, 0.0, 2.2, 2.20112, 0.1 },
+		{ 10, 0.5, 0.25, 1.0 / 3.0, 0.75, 1.5, 0.25, 1.0 / 12.0, 0.25 },
+		{ 200, 1.23456789e-7, 0.987654321, 6.02e23, 1.0, 12345.6789, 1e-7, 6.02e23, 2.3e-8 },
+		{ 300, NAN, 0.5, INFINITY, 0.5, 99.0, NAN, INFINITY, 1.0 },
+		{ 400, -NAN, 0.0, -INFINITY, NAN, 100.25, -NAN, -INFINITY, 0.0 },
 	};
 	const size_t n = sizeof(rows) / sizeof(rows[0]);
 	const char *path = in_scratch("metrics.csv");
 	const char *want = TR_METRICS_HEADER "\n0,2.30258509,0.100000,2.30112,0.099800,"
-			   "0.000\n10,0.5,0.250000,0.333333333,0.750000,1.500\n";
+			   "0.000,2.2,2.20112,0.1\n10,0.5,0.250000,0.333333333,0.750000,1.500,"
+			   "0.25,0.0833333333,0.25\n";
 	tr_metric_row *got = NULL;
 	size_t got_n = 99, i, len = 0;
 	char *text;
@@ -432,7 +433,7 @@ static void test_metrics_roundtrip(void)
 	CHECK(text && strstr(text, "\n300,nan,0.500000,inf,") != NULL, "nan/inf: %s",
 	      text ? text : "(unreadable)");
 	CHECK(text && strstr(text, "-nan") == NULL &&
-	      strstr(text, "\n400,nan,0.000000,-inf,nan,100.250\n") != NULL,
+	      strstr(text, "\n400,nan,0.000000,-inf,nan,100.250,nan,-inf,0\n") != NULL,
 	      "-nan must be written as nan: %s", text ? text : "(unreadable)");
 	free(text);
 
@@ -445,6 +446,9 @@ static void test_metrics_roundtrip(void)
 		CHECK(close_rel(got[i].val_loss, rows[i].val_loss, 1e-8), "row %zu vl", i);
 		CHECK(close_rel(got[i].val_acc, rows[i].val_acc, 1e-6), "row %zu va", i);
 		CHECK(close_rel(got[i].seconds, rows[i].seconds, 1e-3), "row %zu s", i);
+		CHECK(close_rel(got[i].train_ce, rows[i].train_ce, 1e-8), "row %zu tce", i);
+		CHECK(close_rel(got[i].val_ce, rows[i].val_ce, 1e-8), "row %zu vce", i);
+		CHECK(close_rel(got[i].l2_term, rows[i].l2_term, 1e-8), "row %zu l2", i);
 	}
 	free(got);
 
@@ -452,6 +456,36 @@ static void test_metrics_roundtrip(void)
 	got_n = 99;
 	CHECK(tr_metrics_read(path, &got, &got_n, &err) == TR_OK && got_n == 0,
 	      "read 0 rows: %s", err.msg);
+	free(got);
+}
+
+/* A metrics.csv of six columns, as written before the loss's parts were added, reads
+ * with the parts NaN; and one of them rewritten gets all nine columns. */
+static void test_metrics_six_columns(void)
+{
+	const char *old = TR_METRICS_HEADER_V1 "\n100,0.876,0.9,0.9,0.95,12.5\n"
+			  "200,0.5,0.95,0.6,0.96,25.0\n";
+	const char *path = in_scratch("old-metrics.csv");
+	tr_metric_row *got = NULL;
+	size_t got_n = 0, len = 0;
+	char *text;
+	tr_error err;
+
+	CHECK(write_raw(path, old, strlen(old)), "cannot write %s", path);
+	CHECK(tr_metrics_read(path, &got, &got_n, &err) == TR_OK, "six columns: %s", err.msg);
+	CHECK(got_n == 2, "%zu rows, want 2", got_n);
+	if (got_n == 2) {
+		CHECK(got[1].iter == 200 && got[1].val_loss == 0.6 && got[1].val_acc == 0.96 &&
+		      got[1].seconds == 25.0, "six-column row 2 misread");
+		CHECK(isnan(got[0].train_ce) && isnan(got[0].val_ce) && isnan(got[1].l2_term),
+		      "the missing parts must read as NaN");
+		CHECK(tr_metrics_write(path, got, got_n, &err) == TR_OK, "rewrite: %s", err.msg);
+		text = (char *)read_raw(path, &len);
+		CHECK(text && strstr(text, TR_METRICS_HEADER "\n100,0.876,0.900000,0.9,"
+				     "0.950000,12.500,nan,nan,nan\n"), "rewritten: %s",
+		      text ? text : "(unreadable)");
+		free(text);
+	}
 	free(got);
 }
 
@@ -479,7 +513,8 @@ static void expect_bad_metrics(const char *what, const char *text, const char *s
 
 static void test_metrics_bad(void)
 {
-	const char *row = "1,0.5,0.9,0.6,0.8,1.0\n";
+	const char *row = "1,0.5,0.9,0.6,0.8,1.0,0.4,0.5,0.1\n";
+	const char *v1 = TR_METRICS_HEADER_V1;
 	char text[512];
 
 	expect_bad_metrics("empty file", "", "empty file");
@@ -487,14 +522,22 @@ static void test_metrics_bad(void)
 	expect_bad_metrics("header with extra column",
 			   TR_METRICS_HEADER ",lr\n", "first line must be");
 	snprintf(text, sizeof(text), "%s\n%s1,0.5,0.9,0.6,0.8\n", TR_METRICS_HEADER, row);
-	expect_bad_metrics("5 fields", text, ".csv:3: 5 fields");
-	snprintf(text, sizeof(text), "%s\n%s2,0.5,abc,0.6,0.8,1\n", TR_METRICS_HEADER, row);
+	expect_bad_metrics("5 fields", text, ".csv:3: 5 fields where 9 are expected");
+	snprintf(text, sizeof(text), "%s\n%s1,0.5,0.9,0.6,0.8,1.0\n", TR_METRICS_HEADER, row);
+	expect_bad_metrics("6 fields under the new header", text, ".csv:3: 6 fields where 9");
+	snprintf(text, sizeof(text), "%s\n%s", v1, row);
+	expect_bad_metrics("9 fields under the old header", text, ".csv:2: 9 fields where 6");
+	snprintf(text, sizeof(text), "%s\n%s2,0.5,abc,0.6,0.8,1,0.4,0.5,0.1\n",
+		 TR_METRICS_HEADER, row);
 	expect_bad_metrics("not a number", text, ".csv:3: train_acc 'abc'");
-	snprintf(text, sizeof(text), "%s\n2,0.5,0.5,,0.8,1\n", TR_METRICS_HEADER);
+	snprintf(text, sizeof(text), "%s\n%s2,0.5,0.5,0.6,0.8,1,0.4,x,0.1\n",
+		 TR_METRICS_HEADER, row);
+	expect_bad_metrics("not a number in the new columns", text, ".csv:3: val_ce 'x'");
+	snprintf(text, sizeof(text), "%s\n2,0.5,0.5,,0.8,1\n", v1);
 	expect_bad_metrics("empty field", text, ".csv:2: val_loss ''");
-	snprintf(text, sizeof(text), "%s\n2.5,0.5,0.5,0.5,0.8,1\n", TR_METRICS_HEADER);
+	snprintf(text, sizeof(text), "%s\n2.5,0.5,0.5,0.5,0.8,1\n", v1);
 	expect_bad_metrics("fractional iter", text, "iter '2.5'");
-	snprintf(text, sizeof(text), "%s\n2,0.5,0.5,0.5,0.8,1e999\n", TR_METRICS_HEADER);
+	snprintf(text, sizeof(text), "%s\n2,0.5,0.5,0.5,0.8,1e999\n", v1);
 	expect_bad_metrics("overflowing number", text, "seconds '1e999'");
 	snprintf(text, sizeof(text), "%s\n%s\n", TR_METRICS_HEADER, row);
 	expect_bad_metrics("blank line", text, ".csv:3: 1 fields");
@@ -708,6 +751,7 @@ int main(void)
 	test_npy_aligned_quirk();
 	test_npy_bad();
 	test_metrics_roundtrip();
+	test_metrics_six_columns();
 	test_metrics_bad();
 	test_json();
 	test_atomic();

@@ -3,9 +3,11 @@
  * stopped and continued with results identical to an uninterrupted run (same backend,
  * same thread count).
  *
- * File layout (little-endian, version 1): the magic "TRCKPT01", the configuration, the
- * data set's sizes and a CRC of its training labels, the step, elapsed seconds, the batcher (position, epoch, PRNG and
- * the epoch's permutation), the metrics rows so far, then parameters and both Adam
+ * File layout (little-endian, version 2): the magic "TRCKPT01", the version, the
+ * configuration, the data set's sizes and a CRC of its training labels, the step,
+ * elapsed seconds, the batcher (position, epoch, PRNG and the epoch's permutation), the
+ * metrics rows so far (9 numbers each; version 1 had 6, without the loss's parts, and
+ * still loads), then parameters and both Adam
  * moments as float32, and a CRC-32 (zlib) of everything before it. The file is written
  * atomically (formats.h): a crash leaves the previous checkpoint or the new one.
  */

@@ -66,20 +66,31 @@ int tr_npy_write(const char *path, const float *data, const size_t *shape, int n
  * shape[0..*ndim) is filled; on failure *data is NULL. */
 int tr_npy_read(const char *path, float **data, size_t *shape, int *ndim, tr_error *err);
 
-/* ---- metrics.csv: `iter,train_loss,train_acc,val_loss,val_acc,seconds` ---- */
+/* ---- metrics.csv ----
+ * `iter,train_loss,train_acc,val_loss,val_acc,seconds,train_ce,val_ce,l2_term`
+ * The losses are the seed's: mean cross-entropy plus the L2 term. The last three
+ * columns give the parts: train_ce and val_ce the mean cross-entropy of the batch and
+ * of the validation split, l2_term = lambda * sum(w^2) / 2 at that point, so that
+ * train_loss = train_ce + l2_term and val_loss = val_ce + l2_term. Files written
+ * before those columns existed (the first six only) still read: the parts are NaN. */
 typedef struct tr_metric_row {
 	long iter;
 	double train_loss, train_acc, val_loss, val_acc, seconds;
+	double train_ce, val_ce, l2_term; /* NaN when unknown (an older file) */
 } tr_metric_row;
 
-#define TR_METRICS_HEADER "iter,train_loss,train_acc,val_loss,val_acc,seconds"
+#define TR_METRICS_HEADER \
+	"iter,train_loss,train_acc,val_loss,val_acc,seconds,train_ce,val_ce,l2_term"
+/* The header of the files written before the loss was split into its parts. */
+#define TR_METRICS_HEADER_V1 "iter,train_loss,train_acc,val_loss,val_acc,seconds"
 
 /* Write header + rows atomically (the whole file each time; it is small). Losses are
  * written with 9 significant digits (%.9g), accuracies with %.6f, seconds with %.3f. */
 int tr_metrics_write(const char *path, const tr_metric_row *rows, size_t n,
 		     tr_error *err);
-/* Read a metrics.csv written by tr_metrics_write (checks the header and every field).
- * *rows is malloc'ed (caller frees); *n may be 0. */
+/* Read a metrics.csv written by tr_metrics_write, now or before the loss's parts were
+ * added (checks the header and every field). *rows is malloc'ed (caller frees); *n may
+ * be 0. */
 int tr_metrics_read(const char *path, tr_metric_row **rows, size_t *n, tr_error *err);
 
 /* ---- JSON (cJSON documents) ---- */

@@ -1,5 +1,7 @@
 /*
  * metrics_csv.c - the training curve as CSV: one header line, one row per evaluation.
+ * Files of six columns (before the loss was split into its parts) read as well, with
+ * the parts NaN.
  *
  * A diverged run can log non-finite values; they are written as nan, inf and -inf
  * (never printf's "-nan") and read back as such.
@@ -14,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define METRICS_FIELDS 6
-#define METRICS_LINE_MAX 1024  /* a written row is under 200 bytes */
+#define METRICS_FIELDS 9
+#define METRICS_FIELDS_V1 6
+#define METRICS_LINE_MAX 1024  /* a written row is under 300 bytes */
 
 /* One number in the given printf format, or nan/inf/-inf. Returns the length. */
 static int format_value(char *buf, size_t cap, const char *fmt, double v)
@@ -29,22 +32,25 @@ static int format_value(char *buf, size_t cap, const char *fmt, double v)
 
 static int format_row(char *line, size_t cap, const tr_metric_row *r)
 {
-	char f[5][48];
+	char f[8][48];
 
 	format_value(f[0], sizeof(f[0]), "%.9g", r->train_loss);
 	format_value(f[1], sizeof(f[1]), "%.6f", r->train_acc);
 	format_value(f[2], sizeof(f[2]), "%.9g", r->val_loss);
 	format_value(f[3], sizeof(f[3]), "%.6f", r->val_acc);
 	format_value(f[4], sizeof(f[4]), "%.3f", r->seconds);
-	return snprintf(line, cap, "%ld,%s,%s,%s,%s,%s\n", r->iter, f[0], f[1], f[2], f[3],
-			f[4]);
+	format_value(f[5], sizeof(f[5]), "%.9g", r->train_ce);
+	format_value(f[6], sizeof(f[6]), "%.9g", r->val_ce);
+	format_value(f[7], sizeof(f[7]), "%.9g", r->l2_term);
+	return snprintf(line, cap, "%ld,%s,%s,%s,%s,%s,%s,%s,%s\n", r->iter, f[0], f[1], f[2],
+			f[3], f[4], f[5], f[6], f[7]);
 }
 
 int tr_metrics_write(const char *path, const tr_metric_row *rows, size_t n,
 		     tr_error *err)
 {
-	/* "%.6f" of a huge accuracy could be ~320 digits; keep room for five of them. */
-	char line[2048];
+	/* "%.6f" of a huge accuracy could be ~320 digits; keep room for eight of them. */
+	char line[3072];
 	tr_atomic_file af;
 	size_t i;
 	int rc, len;
@@ -102,20 +108,24 @@ static int parse_long(const char *s, long *out)
 }
 
 static const char *const field_names[METRICS_FIELDS] = {
-	"iter", "train_loss", "train_acc", "val_loss", "val_acc", "seconds",
+	"iter", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "train_ce",
+	"val_ce", "l2_term",
 };
 
-/* Parse one data line (newline already removed; modified in place). */
-static int parse_row(char *line, const char *path, size_t lineno, tr_metric_row *r,
-		     tr_error *err)
+/* Parse one data line of `fields` fields (newline already removed; modified in place).
+ * The fields a shorter (older) file lacks are NaN. */
+static int parse_row(char *line, int fields, const char *header, const char *path,
+		     size_t lineno, tr_metric_row *r, tr_error *err)
 {
 	char *field[METRICS_FIELDS];
 	double *value[METRICS_FIELDS - 1] = {
 		&r->train_loss, &r->train_acc, &r->val_loss, &r->val_acc, &r->seconds,
+		&r->train_ce, &r->val_ce, &r->l2_term,
 	};
 	char *p = line, *comma;
 	int n = 0, i;
 
+	r->train_ce = r->val_ce = r->l2_term = NAN;
 	for (;;) {
 		comma = strchr(p, ',');
 		if (n < METRICS_FIELDS)
@@ -126,13 +136,13 @@ static int parse_row(char *line, const char *path, size_t lineno, tr_metric_row 
 		*comma = '\0';
 		p = comma + 1;
 	}
-	if (n != METRICS_FIELDS)
+	if (n != fields)
 		return tr_fail(err, TR_ERR_INPUT, "%s:%zu: %d fields where %d are expected (%s)",
-			       path, lineno, n, METRICS_FIELDS, TR_METRICS_HEADER);
+			       path, lineno, n, fields, header);
 	if (parse_long(field[0], &r->iter) != 0)
 		return tr_fail(err, TR_ERR_INPUT, "%s:%zu: iter '%s' is not an integer", path,
 			       lineno, field[0]);
-	for (i = 1; i < METRICS_FIELDS; i++)
+	for (i = 1; i < fields; i++)
 		if (parse_double(field[i], value[i - 1]) != 0)
 			return tr_fail(err, TR_ERR_INPUT, "%s:%zu: %s '%s' is not a number",
 				       path, lineno, field_names[i], field[i]);
@@ -180,6 +190,8 @@ int tr_metrics_read(const char *path, tr_metric_row **rows, size_t *n, tr_error 
 	char line[METRICS_LINE_MAX];
 	tr_metric_row *out;
 	size_t count = 0, cap = 64, lineno = 1;
+	const char *header = TR_METRICS_HEADER;
+	int fields = METRICS_FIELDS;
 	long long size;
 	FILE *fp;
 	int rc, got;
@@ -201,9 +213,13 @@ int tr_metrics_read(const char *path, tr_metric_row **rows, size_t *n, tr_error 
 			     path, TR_METRICS_HEADER);
 		goto out_free_rows;
 	}
-	if (got < 0 || strcmp(line, TR_METRICS_HEADER) != 0) {
+	if (got > 0 && strcmp(line, TR_METRICS_HEADER_V1) == 0) {
+		header = TR_METRICS_HEADER_V1;
+		fields = METRICS_FIELDS_V1;
+	} else if (got < 0 || strcmp(line, TR_METRICS_HEADER) != 0) {
 		rc = tr_fail(err, TR_ERR_INPUT, "%s:1: not a metrics file: the first line must "
-			     "be exactly %s", path, TR_METRICS_HEADER);
+			     "be exactly %s (or, written by an older trainer, %s)", path,
+			     TR_METRICS_HEADER, TR_METRICS_HEADER_V1);
 		goto out_free_rows;
 	}
 	for (;;) {
@@ -226,7 +242,7 @@ int tr_metrics_read(const char *path, tr_metric_row **rows, size_t *n, tr_error 
 			if (rc)
 				goto out_free_rows;
 		}
-		rc = parse_row(line, path, lineno, &out[count], err);
+		rc = parse_row(line, fields, header, path, lineno, &out[count], err);
 		if (rc)
 			goto out_free_rows;
 		count++;

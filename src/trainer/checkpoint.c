@@ -10,6 +10,10 @@
 #include <zlib.h>
 
 #define MAGIC "TRCKPT01"
+/* Version 2 added the loss's parts to the metrics rows (9 numbers a row, 6 before);
+ * version 1 files still load, with the parts NaN. */
+#define VERSION 2
+#define ROW_FIELDS(version) ((version) >= 2 ? 9 : 6)
 #define MAX_FILE_BYTES ((size_t)16 << 30) /* far above any network this tool allows */
 
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float and double");
@@ -56,7 +60,7 @@ static void put_header(struct wbuf *w, const tr_trainer *t, size_t val_size)
 	size_t i;
 
 	put(w, MAGIC, 8);
-	put_u32(w, 1);
+	put_u32(w, VERSION);
 	put_u32(w, (uint32_t)(c->layout.n_layers + 1));
 	for (i = 0; i <= c->layout.n_layers; i++)
 		put_u64(w, c->layout.sizes[i]);
@@ -95,6 +99,9 @@ static void put_header(struct wbuf *w, const tr_trainer *t, size_t val_size)
 		put_f64(w, r->val_loss);
 		put_f64(w, r->val_acc);
 		put_f64(w, r->seconds);
+		put_f64(w, r->train_ce);
+		put_f64(w, r->val_ce);
+		put_f64(w, r->l2_term);
 	}
 	put_u64(w, c->layout.n_params);
 }
@@ -301,8 +308,9 @@ int tr_checkpoint_parse(const void *buf, size_t len, const char *name, tr_checkp
 	if (memcmp(magic, MAGIC, 8) != 0)
 		BAD("%s: not a trainer checkpoint (bad magic)", name);
 	version = get_u32(&r);
-	if (version != 1)
-		BAD("%s: checkpoint version %u; this trainer reads version 1", name, version);
+	if (version < 1 || version > VERSION)
+		BAD("%s: checkpoint version %u; this trainer reads versions 1 to %d", name,
+		    version, VERSION);
 	if ((uint32_t)crc_update(crc32(0L, Z_NULL, 0), buf, len - 4) != stored_crc)
 		BAD("%s: checkpoint is corrupt (CRC mismatch)", name);
 	if ((rc = parse_config(&r, name, c, err)))
@@ -325,7 +333,7 @@ int tr_checkpoint_parse(const void *buf, size_t len, const char *name, tr_checkp
 	n_metrics = get_u64(&r);
 	if (r.short_read)
 		TRUNCATED();
-	if (n_metrics > (uint64_t)c->step + 1 || n_metrics > r.left / 48)
+	if (n_metrics > (uint64_t)c->step + 1 || n_metrics > r.left / (8 * ROW_FIELDS(version)))
 		BAD("%s: corrupt checkpoint: %llu metrics rows", name,
 		    (unsigned long long)n_metrics);
 	c->n_metrics = (size_t)n_metrics;
@@ -341,6 +349,12 @@ int tr_checkpoint_parse(const void *buf, size_t len, const char *name, tr_checkp
 		m->val_loss = get_f64(&r);
 		m->val_acc = get_f64(&r);
 		m->seconds = get_f64(&r);
+		m->train_ce = m->val_ce = m->l2_term = NAN;
+		if (version >= 2) {
+			m->train_ce = get_f64(&r);
+			m->val_ce = get_f64(&r);
+			m->l2_term = get_f64(&r);
+		}
 	}
 	n_params = get_u64(&r);
 	if (r.short_read)

@@ -192,6 +192,12 @@ int tr_trainer_log_point(tr_trainer *t, tr_metric_row *row, tr_error *err)
 	rc = tr_trainer_evaluate(t, &t->data->val, &row->val_loss, &row->val_acc, err);
 	if (rc)
 		return rc;
+	/* The loss in its parts (metrics.csv's last three columns). The parameters are the
+	 * same for both losses, so val_loss - l2_term is the validation cross-entropy
+	 * exactly up to double rounding. */
+	row->l2_term = total_loss(t, 0.0, 1.0, slots[TR_SLOT_SUMSQ]);
+	row->train_ce = slots[TR_SLOT_LOSS] / (double)B;
+	row->val_ce = row->val_loss - row->l2_term;
 	row->seconds = tr_trainer_seconds(t);
 	if (t->n_metrics == t->cap_metrics) {
 		size_t cap = t->cap_metrics ? 2 * t->cap_metrics : 64;
