@@ -20,12 +20,12 @@ DEV="$(cpu_device)"
 BASE=(--device "$DEV" --threads 1 --data "$SMALL" --quiet)
 
 # ---- checks of a run directory ----
-metrics_ok() { # DIR: header, then rows of 6 numeric fields with increasing iterations
+metrics_ok() { # DIR: header, then rows of 9 numeric fields with increasing iterations
 	local f="$1/metrics.csv"
 	[[ -f $f ]] || return 0
-	awk -F, 'NR == 1 { if ($0 != "iter,train_loss,train_acc,val_loss,val_acc,seconds") exit 1; next }
-		 NF != 6 || $1 !~ /^[0-9]+$/ || $1 + 0 <= last { exit 1 }
-		 { for (i = 2; i <= 6; i++) if ($i !~ /^-?([0-9.e+-]+|nan|inf)$/) exit 1; last = $1 + 0 }
+	awk -F, 'NR == 1 { if ($0 != "iter,train_loss,train_acc,val_loss,val_acc,seconds,train_ce,val_ce,l2_term") exit 1; next }
+		 NF != 9 || $1 !~ /^[0-9]+$/ || $1 + 0 <= last { exit 1 }
+		 { for (i = 2; i <= 9; i++) if ($i !~ /^-?([0-9.e+-]+|nan|inf)$/) exit 1; last = $1 + 0 }
 		 END { if (NR < 1) exit 1 }' "$f"
 }
 json_ok() { # FILE: a whole JSON object

@@ -27,8 +27,8 @@ report="$(paste -d, "$TMP/cl/metrics.csv" "$TMP/ref/metrics.csv" | awk -F, '
 	NR == 1 { next }
 	function rel(a, b) { d = (a - b) / b; return d < 0 ? -d : d }
 	{
-		for (c = 2; c <= 4; c += 2) if (rel($c, $(c + 6)) > m) m = rel($c, $(c + 6))
-		a = $5 - $11; if (a < 0) a = -a; if (a > acc) acc = a
+		for (c = 2; c <= 4; c += 2) if (rel($c, $(c + 9)) > m) m = rel($c, $(c + 9))
+		a = $5 - $14; if (a < 0) a = -a; if (a > acc) acc = a
 		n++
 	}
 	END { printf "%d %g %g\n", n, m, acc }')"

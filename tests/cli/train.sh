@@ -11,7 +11,7 @@ out="$TMP/run"
 	--data "$DATA" --out "$out" >"$TMP/stdout" 2>"$TMP/stderr"
 check "training run exits 0 ($(tail -2 "$TMP/stderr"))" test $? -eq 0
 check "metrics.csv header" test "$(head -1 "$out/metrics.csv")" = \
-	"iter,train_loss,train_acc,val_loss,val_acc,seconds"
+	"iter,train_loss,train_acc,val_loss,val_acc,seconds,train_ce,val_ce,l2_term"
 check "metrics.csv has 10 rows" test "$(tail -n +2 "$out/metrics.csv" | wc -l)" -eq 10
 check "last row is iteration 1000" test "$(tail -1 "$out/metrics.csv" | cut -d, -f1)" = 1000
 val_acc="$(tail -1 "$out/metrics.csv" | cut -d, -f5)"
