@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "trainer/error.h"
@@ -18,14 +19,18 @@
 
 /* ---- presets ---- */
 
-#define TR_EXP_MAX_RUNS 16
+#define TR_EXP_MAX_CONFIGS 8  /* configurations (lr and lambda) of one experiment */
+#define TR_EXP_MAX_SEEDS 20
+#define TR_EXP_MAX_RUNS (TR_EXP_MAX_CONFIGS * TR_EXP_MAX_SEEDS)
 #define TR_EXP_NAME_MAX 64
 
-/* One run of the experiment matrix. */
+/* One run of the experiment matrix: a configuration and a seed. */
 typedef struct tr_exp_run {
-	char name[TR_EXP_NAME_MAX]; /* the run directory's name, e.g. "lr0.005-l2" */
+	char name[TR_EXP_NAME_MAX]; /* the run directory's name, e.g. "lr0.005-l2" or, with
+				       several seeds, "lr0.005-l2-s2" */
 	double lr;                  /* Adam learning rate */
 	double l2;                  /* lambda; 0 = without L2 */
+	uint64_t seed;              /* initialisation and batch order */
 } tr_exp_run;
 
 /* A preset: the runs and the settings every run shares. */
@@ -46,13 +51,25 @@ const tr_exp_preset *tr_exp_preset_find(const char *name);
 /* TR_OK when name is a preset, else TR_ERR_USAGE naming the presets there are. */
 int tr_exp_preset_check(const char *name, tr_error *err);
 
-/* The runs of a preset, in order, with lambda `l2` for the runs with L2 (the preset's
- * TR_EXP_LAMBDA unless the user chose another). When lr_override > 0 every run uses that
- * learning rate instead of the preset's. Runs that become equal (same lr and lambda) are
- * merged, so `--lr X` leaves the L2 pair at X and `--l2 0` the runs without L2.
- * Returns the number of runs written to runs (at most TR_EXP_MAX_RUNS). */
+/* The configurations of a preset, in order, with lambda `l2` for the runs with L2 (the
+ * preset's TR_EXP_LAMBDA unless the user chose another). When lr_override > 0 every
+ * configuration uses that learning rate instead of the preset's. Configurations that
+ * become equal (same lr and lambda) are merged, so `--lr X` leaves the L2 pair at X and
+ * `--l2 0` the runs without L2. Returns the number written to configs (at most
+ * TR_EXP_MAX_CONFIGS); their seed is 0 and their name has no seed. */
 size_t tr_exp_preset_runs(const tr_exp_preset *p, double lr_override, double l2,
-			  tr_exp_run *runs);
+			  tr_exp_run *configs);
+
+/* Every configuration with every seed, configuration by configuration: runs gets
+ * n_configs * n_seeds entries (at most TR_EXP_MAX_RUNS; returns the number). With one
+ * seed the names stay the configurations' ("lr0.005-l2"); with more each gets its
+ * seed: "lr0.005-l2-s1", "lr0.005-l2-s2", ... */
+size_t tr_exp_with_seeds(const tr_exp_run *configs, size_t n_configs,
+			 const uint64_t *seeds, size_t n_seeds, tr_exp_run *runs);
+
+/* The configuration's name of a run directory's name: "lr0.005-l2-s2" -> "lr0.005-l2"
+ * (a trailing -s<digits> is dropped), anything else unchanged. */
+void tr_exp_config_name(const char *run_name, char *buf, size_t cap);
 
 /* "lr0.005-l2" / "lr0.00005-nol2": the learning rate in plain decimal, no exponent. */
 void tr_exp_run_name(double lr, double l2, char *buf, size_t cap);

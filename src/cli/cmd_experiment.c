@@ -44,9 +44,12 @@ int cli_cmd_experiment(cli_options *o)
 
 		if (p->threads)
 			snprintf(threads, sizeof(threads), "%d", p->threads);
-		printf("experiment: preset %s, %zu runs of %ld iterations, %d at a time on %s "
-		       "(threads per run: %s) -> %s/\n", p->preset->name, p->n_jobs, p->cfg.iters,
-		       o->jobs, o->device, p->threads ? threads : "all cores", p->out);
+		printf("experiment: preset %s, %zu runs of %ld iterations", p->preset->name,
+		       p->n_jobs, p->cfg.iters);
+		if (p->n_seeds > 1)
+			printf(" (%zu configurations x %zu seeds)", p->n_configs, p->n_seeds);
+		printf(", %d at a time on %s (threads per run: %s) -> %s/\n", o->jobs, o->device,
+		       p->threads ? threads : "all cores", p->out);
 		fflush(stdout);
 	}
 	exp_run_jobs(p, o);
@@ -55,8 +58,13 @@ int cli_cmd_experiment(cli_options *o)
 		free(p);
 		return code;
 	}
-	snprintf(title, sizeof(title), "Preset %s: %zu runs of %ld iterations.", p->preset->name,
-		 p->n_jobs, p->cfg.iters);
+	if (p->n_seeds > 1)
+		snprintf(title, sizeof(title), "Preset %s with %zu seeds: %zu configurations x "
+			 "%zu seeds = %zu runs of %ld iterations.", p->preset->name, p->n_seeds,
+			 p->n_configs, p->n_seeds, p->n_jobs, p->cfg.iters);
+	else
+		snprintf(title, sizeof(title), "Preset %s: %zu runs of %ld iterations.",
+			 p->preset->name, p->n_jobs, p->cfg.iters);
 	rc = cli_build_report(p->out, title, o->quiet);
 	free(p);
 	return code ? code : rc;

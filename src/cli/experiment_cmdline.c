@@ -84,7 +84,7 @@ void exp_job_args(const struct exp_plan *p, const cli_options *o, struct exp_job
 		opt(a, "val-size", "%zu", o->val_size);
 		opt(a, "layers", "%s", layers);
 		opt(a, "init", "%s", tr_init_name(c->init));
-		opt(a, "seed", "%llu", (unsigned long long)c->seed);
+		opt(a, "seed", "%llu", (unsigned long long)j->run.seed);
 		opt_num(a, "lr", j->run.lr);
 		opt_num(a, "l2", j->run.l2);
 		opt(a, "l2-scope", "%s", c->l2_scope == TR_L2_ALL ? "all" : "weights");

@@ -43,6 +43,10 @@ struct exp_job {
 	pid_t pid;
 	double t0, seconds;
 	int code;               /* exit code of the child; -1 while not run */
+	/* its progress, as it last reported it (progress.h) */
+	bool reported;
+	long step, total;
+	double rate, val_acc;
 };
 
 struct exp_plan {
@@ -52,7 +56,10 @@ struct exp_plan {
 	char data[PATH_MAX];    /* absolute */
 	char exe[PATH_MAX];     /* this executable, absolute, for job files and logs */
 	int threads;
-	struct exp_job jobs[TR_EXP_MAX_RUNS];
+	size_t n_configs;       /* configurations (lr, lambda) of the preset */
+	uint64_t seeds[TR_EXP_MAX_SEEDS];
+	size_t n_seeds;         /* each configuration is trained with each seed */
+	struct exp_job jobs[TR_EXP_MAX_RUNS]; /* configuration by configuration, seed by seed */
 	size_t n_jobs;
 };
 
@@ -89,7 +96,24 @@ void exp_run_jobs(struct exp_plan *p, const cli_options *o);
 int exp_summarise(const struct exp_plan *p, const cli_options *o, double seconds);
 double exp_now(void); /* monotonic seconds */
 
-/* ---- experiment_display.c ---- */
+/* ---- experiment_display.c ----
+ * Permanent lines for runs that start, are kept, or end; in between, live progress of
+ * the running runs from their reports: on a terminal one line per running run, redrawn
+ * in place under the permanent lines; otherwise one line per evaluation. */
+
+struct cli_progress_report;
+
+/* Start showing (nothing at all when o->quiet). */
+void exp_display_begin(const struct exp_plan *p, const cli_options *o);
+/* Job k reported its progress. */
+void exp_display_report(const struct exp_plan *p, struct exp_job *j, size_t k,
+			const struct cli_progress_report *r);
+/* Redraw the live lines when they are due (the clock moves the ETAs). */
+void exp_display_tick(const struct exp_plan *p);
+/* Redraw the live lines now (after a run started). */
+void exp_display_refresh(const struct exp_plan *p);
+/* Remove the live lines (before the summary). */
+void exp_display_end(const struct exp_plan *p);
 
 /* "[k/N] run: started ..." (k is 0-based here). */
 void exp_show_start(const struct exp_plan *p, const struct exp_job *j, size_t k);

@@ -43,9 +43,29 @@ static void default_out(char *buf, size_t cap)
 	snprintf(buf, cap, "runs/experiment-%s", stamp);
 }
 
+/* The seeds: --seeds LIST, or --seeds N from --seed on, or --seed alone. */
+static int plan_seeds(const cli_options *o, struct exp_plan *p, tr_error *err)
+{
+	size_t k;
+
+	if (o->n_seeds && !o->seeds_count) {
+		if (cli_given(o, "seed"))
+			return tr_fail(err, TR_ERR_USAGE, "--seed and --seeds with a list: give "
+				       "the seeds in the list only (or --seed S --seeds N for N "
+				       "seeds from S on)");
+		memcpy(p->seeds, o->seeds, o->n_seeds * sizeof(p->seeds[0]));
+		p->n_seeds = o->n_seeds;
+		return TR_OK;
+	}
+	p->n_seeds = o->n_seeds ? o->n_seeds : 1;
+	for (k = 0; k < p->n_seeds; k++)
+		p->seeds[k] = o->cfg.seed + k;
+	return TR_OK;
+}
+
 int exp_make_plan(const cli_options *o, struct exp_plan *p, tr_error *err)
 {
-	tr_exp_run runs[TR_EXP_MAX_RUNS];
+	tr_exp_run configs[TR_EXP_MAX_CONFIGS], *runs = NULL;
 	char out[CLI_PATH_MAX], data[CLI_PATH_MAX];
 	double l2 = cli_given(o, "l2") ? o->cfg.l2 : TR_EXP_LAMBDA;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -71,14 +91,20 @@ int exp_make_plan(const cli_options *o, struct exp_plan *p, tr_error *err)
 		default_out(out, sizeof(out));
 	cli_default_data_dir(o, data, sizeof(data));
 	if ((rc = absolute(out, p->out, sizeof(p->out), "--out", err)) ||
-	    (rc = absolute(data, p->data, sizeof(p->data), "--data", err)))
+	    (rc = absolute(data, p->data, sizeof(p->data), "--data", err)) ||
+	    (rc = plan_seeds(o, p, err)))
 		return rc;
 	len = readlink(EXP_SELF_EXE, p->exe, sizeof(p->exe) - 1);
 	if (len <= 0)
 		return tr_fail(err, TR_ERR_INTERNAL, "cannot find this executable (%s): %s",
 			       EXP_SELF_EXE, strerror(errno));
 	p->exe[len] = '\0';
-	p->n_jobs = tr_exp_preset_runs(p->preset, cli_given(o, "lr") ? o->cfg.lr : 0, l2, runs);
+	p->n_configs = tr_exp_preset_runs(p->preset, cli_given(o, "lr") ? o->cfg.lr : 0, l2,
+					  configs);
+	runs = malloc(TR_EXP_MAX_RUNS * sizeof(*runs));
+	if (!runs)
+		return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
+	p->n_jobs = tr_exp_with_seeds(configs, p->n_configs, p->seeds, p->n_seeds, runs);
 	for (i = 0; i < p->n_jobs; i++) {
 		struct exp_job *j = &p->jobs[i];
 
@@ -87,9 +113,12 @@ int exp_make_plan(const cli_options *o, struct exp_plan *p, tr_error *err)
 		if (snprintf(j->dir, sizeof(j->dir), "%s/%s", p->out, runs[i].name) >=
 		    (int)sizeof(j->dir) ||
 		    snprintf(j->log, sizeof(j->log), "%s/logs/%s.log", p->out, runs[i].name) >=
-		    (int)sizeof(j->log))
+		    (int)sizeof(j->log)) {
+			free(runs);
 			return tr_fail(err, TR_ERR_USAGE, "--out %s: path too long", p->out);
+		}
 	}
+	free(runs);
 	return TR_OK;
 }
 
@@ -155,6 +184,7 @@ int exp_decide_actions(struct exp_plan *p, const cli_options *o, tr_error *err)
 
 		want.lr = j->run.lr;
 		want.l2 = j->run.l2;
+		want.seed = j->run.seed;
 		rc = tr_exp_run_state_read(j->dir, &want, o->val_size, &j->before, err);
 		if (rc && !o->force)
 			return tr_error_prefix(err, "%s (use --force to train it again)", j->run.name);
@@ -181,8 +211,8 @@ int exp_decide_actions(struct exp_plan *p, const cli_options *o, tr_error *err)
 
 int exp_write_marker(const struct exp_plan *p, const cli_options *o, tr_error *err)
 {
-	cJSON *root = cJSON_CreateObject(), *runs;
-	char path[PATH_MAX + 32], line[EXP_ARG_MEM * 2];
+	cJSON *root = cJSON_CreateObject(), *runs, *seeds;
+	char path[PATH_MAX + 32], line[EXP_ARG_MEM * 2], config[TR_EXP_NAME_MAX];
 	size_t i;
 	int rc = TR_OK;
 
@@ -191,12 +221,18 @@ int exp_write_marker(const struct exp_plan *p, const cli_options *o, tr_error *e
 	cJSON_AddStringToObject(root, "trainer_version", TRAINER_VERSION);
 	cJSON_AddStringToObject(root, "preset", p->preset->name);
 	cJSON_AddNumberToObject(root, "jobs", o->jobs);
+	seeds = cJSON_AddArrayToObject(root, "seeds");
+	for (i = 0; i < p->n_seeds; i++)
+		cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)p->seeds[i]));
 	runs = cJSON_AddArrayToObject(root, "runs");
 	for (i = 0; i < p->n_jobs && !rc; i++) {
 		const struct exp_job *j = &p->jobs[i];
 		cJSON *r = cJSON_CreateObject();
 
+		tr_exp_config_name(j->run.name, config, sizeof(config));
 		cJSON_AddStringToObject(r, "name", j->run.name);
+		cJSON_AddStringToObject(r, "config", config);
+		cJSON_AddNumberToObject(r, "seed", (double)j->run.seed);
 		cJSON_AddNumberToObject(r, "lr", j->run.lr);
 		cJSON_AddNumberToObject(r, "l2", j->run.l2);
 		cJSON_AddStringToObject(r, "action", tr_exp_action_name(j->action));

@@ -225,6 +225,47 @@ static int set_preset(cli_options *o, const char *n, const char *v, tr_error *er
 	return rc ? rc : copy_str(n, v, o->preset, sizeof(o->preset), err);
 }
 
+/* --seeds N (that many seeds, from --seed on) or --seeds 1,2,5 (exactly those). */
+static int set_seeds(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	char item[32];
+	const char *p = v;
+	size_t k;
+	long x;
+	int rc;
+
+	o->n_seeds = 0;
+	o->seeds_count = strchr(v, ',') == NULL;
+	if (o->seeds_count) {
+		if ((rc = parse_long(n, v, 1, TR_EXP_MAX_SEEDS, &x, err)))
+			return rc;
+		o->n_seeds = (size_t)x;
+		return TR_OK;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len >= sizeof(item))
+			return tr_fail(err, TR_ERR_USAGE, "--%s '%s': a count, or seeds separated "
+				       "by commas (1,2,5)", n, v);
+		if (o->n_seeds == TR_EXP_MAX_SEEDS)
+			return tr_fail(err, TR_ERR_USAGE, "--%s '%s': at most %d seeds", n, v,
+				       TR_EXP_MAX_SEEDS);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if ((rc = parse_long(n, item, 0, LONG_MAX, &x, err)))
+			return rc;
+		for (k = 0; k < o->n_seeds; k++)
+			if (o->seeds[k] == (uint64_t)x)
+				return tr_fail(err, TR_ERR_USAGE, "--%s '%s': seed %ld twice", n, v, x);
+		o->seeds[o->n_seeds++] = (uint64_t)x;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	return TR_OK;
+}
+
 static int set_jobs(cli_options *o, const char *n, const char *v, tr_error *err)
 {
 	long x;
@@ -299,6 +340,9 @@ static const struct opt options[] = {
 	  "seed (lr 0.0001, 0.005 with L2; 0.005 without), full (+ lr 0.05, 0.00005), "
 	  "quick (seed's runs, 2000 iterations); it sets the runs' lr and lambda, --iters and "
 	  "--eval-every, and any option given applies to every run (docs/EXPERIMENT.md)" },
+	{ "seeds", "N|LIST", CLI_EXPERIMENT, set_seeds, "1",
+	  "train every configuration with N seeds (--seed, --seed + 1, ...) or with the "
+	  "seeds listed (1,2,5); the report gives their mean, spread and agreement" },
 	{ "jobs", "N", CLI_EXPERIMENT, set_jobs, "1",
 	  "runs at once (on cpu, without --threads, the cores are shared among them)" },
 	{ "emit-jobs", "FILE", CLI_EXPERIMENT, set_emit_jobs, "none",

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "trainer/error.h"
+#include "trainer/experiment.h"
 #include "trainer/trainer.h"
 
 /* Which subcommands accept an option (a bit mask). */
@@ -41,6 +42,9 @@ typedef struct cli_options {
 	bool quiet;
 	/* experiment */
 	char preset[16];
+	uint64_t seeds[TR_EXP_MAX_SEEDS]; /* --seeds LIST; or with seeds_count, the count */
+	size_t n_seeds;                /* 0: one seed, --seed */
+	bool seeds_count;              /* --seeds N: N seeds from --seed on */
 	int jobs;
 	char emit_jobs[CLI_PATH_MAX];
 	/* bench */

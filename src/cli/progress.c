@@ -1,10 +1,17 @@
 /* progress.c - see progress.h. */
 #include "progress.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#define REPORT_INTERVAL 0.5 /* seconds between step reports to the parent */
 
 static double now(void)
 {
@@ -28,6 +35,49 @@ void cli_format_duration(double s, char *buf, size_t cap)
 		snprintf(buf, cap, "%lds", t);
 }
 
+/* The parent's pipe, when TRAINER_PROGRESS_FD names an open descriptor above stderr.
+ * A parent that is gone must not kill the run: SIGPIPE is ignored, EPIPE dropped. */
+static int report_fd_from_env(void)
+{
+	const char *env = getenv(CLI_PROGRESS_FD_ENV);
+	char *end;
+	long fd;
+
+	if (!env || !*env)
+		return -1;
+	fd = strtol(env, &end, 10);
+	if (*end || fd <= STDERR_FILENO || fd > 65535 || fcntl((int)fd, F_GETFD) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return (int)fd;
+}
+
+static void report(cli_progress *p, char kind, long step, double rate)
+{
+	char line[160];
+	int len;
+
+	len = snprintf(line, sizeof(line), "P %ld %c %ld %ld %.3f %.6f\n", (long)getpid(), kind,
+		       step, p->total, rate, p->last_val_acc);
+	if (len > 0 && (size_t)len < sizeof(line) && write(p->report_fd, line, (size_t)len) < 0 &&
+	    errno != EAGAIN && errno != EINTR)
+		p->report_fd = -1; /* the parent is gone: stop reporting */
+}
+
+bool cli_progress_parse(const char *line, cli_progress_report *r)
+{
+	char kind, rest;
+	long pid;
+
+	if (sscanf(line, "P %ld %c %ld %ld %lf %lf %c", &pid, &kind, &r->step, &r->total,
+		   &r->rate, &r->val_acc, &rest) != 6 || (kind != 's' && kind != 'e') ||
+	    pid <= 0 || r->step < 0 || r->total <= 0)
+		return false;
+	r->pid = (pid_t)pid;
+	r->eval = kind == 'e';
+	return true;
+}
+
 void cli_progress_init(cli_progress *p, bool enabled, long first_step, long total,
 		       const char *label)
 {
@@ -39,6 +89,8 @@ void cli_progress_init(cli_progress *p, bool enabled, long first_step, long tota
 	p->last_draw = 0.0;
 	p->last_val_acc = NAN;
 	p->label = label ? label : "";
+	p->report_fd = report_fd_from_env();
+	p->last_report = 0.0;
 }
 
 /* Iterations per second and the time left, from this session's average rate (the
@@ -60,6 +112,11 @@ void cli_progress_step(cli_progress *p, long step)
 	char eta[32];
 	double rate, t;
 
+	if (p->report_fd >= 0 && (t = now()) - p->last_report >= REPORT_INTERVAL) {
+		p->last_report = t;
+		rate_eta(p, step, &rate, eta, sizeof(eta));
+		report(p, 's', step, rate);
+	}
 	if (!p->tty)
 		return;
 	t = now();
@@ -78,6 +135,10 @@ void cli_progress_eval(cli_progress *p, const tr_metric_row *row)
 	double rate;
 
 	p->last_val_acc = row->val_acc;
+	if (p->report_fd >= 0) {
+		rate_eta(p, row->iter, &rate, eta, sizeof(eta));
+		report(p, 'e', row->iter, rate);
+	}
 	if (!p->enabled || p->tty)
 		return;
 	rate_eta(p, row->iter, &rate, eta, sizeof(eta));

@@ -53,7 +53,7 @@ size_t tr_exp_preset_runs(const tr_exp_preset *p, double lr_override, double l2,
 	size_t n_matrix = !strcmp(p->name, "full") ? 5 : 3;
 	size_t i, j, n = 0;
 
-	for (i = 0; i < n_matrix && n < TR_EXP_MAX_RUNS; i++) {
+	for (i = 0; i < n_matrix && n < TR_EXP_MAX_CONFIGS; i++) {
 		double lr = lr_override > 0 ? lr_override : matrix[i].lr;
 		double lambda = matrix[i].with_l2 ? l2 : 0.0;
 
@@ -64,6 +64,7 @@ size_t tr_exp_preset_runs(const tr_exp_preset *p, double lr_override, double l2,
 			continue;
 		runs[n].lr = lr;
 		runs[n].l2 = lambda;
+		runs[n].seed = 0;
 		tr_exp_run_name(lr, lambda, runs[n].name, sizeof(runs[n].name));
 		n++;
 	}
@@ -94,4 +95,32 @@ void tr_exp_run_name(double lr, double l2, char *buf, size_t cap)
 
 	tr_exp_format_decimal(lr, num, sizeof(num));
 	snprintf(buf, cap, "lr%s-%s", num, l2 > 0 ? "l2" : "nol2");
+}
+
+size_t tr_exp_with_seeds(const tr_exp_run *configs, size_t n_configs,
+			 const uint64_t *seeds, size_t n_seeds, tr_exp_run *runs)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < n_configs; i++) {
+		for (k = 0; k < n_seeds && n < TR_EXP_MAX_RUNS; k++, n++) {
+			runs[n] = configs[i];
+			runs[n].seed = seeds[k];
+			if (n_seeds > 1)
+				snprintf(runs[n].name, sizeof(runs[n].name), "%.40s-s%llu",
+					 configs[i].name, (unsigned long long)seeds[k]);
+		}
+	}
+	return n;
+}
+
+void tr_exp_config_name(const char *run_name, char *buf, size_t cap)
+{
+	size_t len = strlen(run_name), d = len;
+
+	while (d > 0 && run_name[d - 1] >= '0' && run_name[d - 1] <= '9')
+		d--;
+	if (d < len && d >= 3 && run_name[d - 1] == 's' && run_name[d - 2] == '-')
+		len = d - 2;
+	snprintf(buf, cap, "%.*s", (int)len, run_name);
 }

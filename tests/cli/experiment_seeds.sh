@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# experiment_seeds.sh - `trainer experiment --seeds`: run directories <config>-s<seed>,
+# each trained with its seed; --emit-jobs with one line per run and seed; the progress
+# lines the experiment prints while its runs go (not on a terminal: one per
+# evaluation); and the usage errors of --seeds.
+source "$(dirname "$0")/lib.bash"
+need_data
+DEV="$(cpu_device)"
+TINY=(--layers 784,16,10 --iters 100 --eval-every 10 --device "$DEV" --data "$DATA")
+
+seed_of() { # run dir -> the seed in its summary.json
+	sed -n 's/^[[:space:]]*"seed":[[:space:]]*\([0-9]*\).*/\1/p' "$1/summary.json" | head -1
+}
+
+# ---- two seeds: six runs, named and seeded ----
+EXP="$TMP/exp"
+rc=0
+"$BIN" experiment --preset quick --seeds 2 "${TINY[@]}" --out "$EXP" >"$TMP/exp.out" 2>&1 || rc=$?
+check "experiment --seeds 2 exits 0 ($(tail -3 "$TMP/exp.out"))" test "$rc" -eq 0
+check "the header names configurations and seeds" grep -q '6 runs of 100 iterations (3 configurations x 2 seeds)' "$TMP/exp.out"
+for cfg in lr0.0001-l2 lr0.005-l2 lr0.005-nol2; do
+	for s in 1 2; do
+		run="$cfg-s$s"
+		check "$run exists" test -s "$EXP/$run/summary.json"
+		check "$run trained with seed $s" test "$(seed_of "$EXP/$run")" = "$s"
+		check "$run: a start line with its seed" grep -q "^\[[1-6]/6\] $run: started (.*seed $s, 100 iterations)" "$TMP/exp.out"
+		check "$run: progress lines, one per evaluation (10)" \
+			test "$(grep -c "^\[[1-6]/6\] $run: iter [0-9]*/100, val acc 0\.[0-9]*, [0-9.]* it/s, ETA run [0-9a-z?]*, experiment [0-9a-z?]*$" "$TMP/exp.out")" -eq 10
+	done
+	check "no run named plainly $cfg" test ! -e "$EXP/$cfg"
+done
+check "the two seeds differ" bash -c "! cmp -s '$EXP/lr0.005-l2-s1/w1.npy' '$EXP/lr0.005-l2-s2/w1.npy'"
+check "experiment.json lists the seeds" grep -Eq '"seeds":[[:space:]]*\[1,[[:space:]]*2\]' "$EXP/experiment.json"
+check "experiment.json: each run's config" grep -q '"config":[[:space:]]*"lr0.005-nol2"' "$EXP/experiment.json"
+# again: all kept (the seed is part of what is compared)
+rc=0
+"$BIN" experiment --preset quick --seeds 2 "${TINY[@]}" --out "$EXP" >"$TMP/again.out" 2>&1 || rc=$?
+check "again: exits 0" test "$rc" -eq 0
+check "again: six runs kept" test "$(grep -c ': kept (completed earlier' "$TMP/again.out")" -eq 6
+# --quiet: no progress lines
+rc=0
+"$BIN" experiment --preset quick --seeds 2 "${TINY[@]}" --out "$EXP" --quiet >"$TMP/quiet.out" 2>&1 || rc=$?
+check "--quiet: nothing printed ($rc)" test ! -s "$TMP/quiet.out"
+
+# ---- --emit-jobs: one line per run and seed ----
+rc=0
+"$BIN" experiment --preset quick --seeds 3 "${TINY[@]}" --out "$TMP/j" --emit-jobs "$TMP/jobs.txt" >/dev/null 2>&1 || rc=$?
+check "--emit-jobs --seeds 3 exits 0" test "$rc" -eq 0
+check "9 lines" test "$(wc -l <"$TMP/jobs.txt")" -eq 9
+for cfg in lr0.0001-l2 lr0.005-l2 lr0.005-nol2; do
+	for s in 1 2 3; do
+		check "a line for $cfg with seed $s" grep -q -- "--seed $s .*--out $TMP/j/$cfg-s$s " "$TMP/jobs.txt"
+	done
+done
+"$BIN" experiment --preset quick --seeds 4,9 "${TINY[@]}" --out "$TMP/j2" --emit-jobs "$TMP/jobs2.txt" >/dev/null 2>&1
+check "--seeds 4,9: 6 lines" test "$(wc -l <"$TMP/jobs2.txt")" -eq 6
+check "--seeds 4,9: seed 9's run" grep -q -- "--seed 9 .*--out $TMP/j2/lr0.005-nol2-s9 " "$TMP/jobs2.txt"
+"$BIN" experiment --preset quick --seed 7 --seeds 2 "${TINY[@]}" --out "$TMP/j3" --emit-jobs "$TMP/jobs3.txt" >/dev/null 2>&1
+check "--seed 7 --seeds 2: seeds 7 and 8" bash -c "grep -q -- '--seed 8 .*-s8 ' '$TMP/jobs3.txt' && ! grep -q -- '-s9 ' '$TMP/jobs3.txt'"
+"$BIN" experiment --preset quick --seeds 1 "${TINY[@]}" --out "$TMP/j4" --emit-jobs "$TMP/jobs4.txt" >/dev/null 2>&1
+check "--seeds 1: the plain names" grep -q -- "--out $TMP/j4/lr0.005-nol2 " "$TMP/jobs4.txt"
+
+# ---- usage errors ----
+expect_exit 2 "--seeds '0': must be between 1 and 20" -- experiment --seeds 0 --out "$TMP/x"
+expect_exit 2 "--seeds '3,3': seed 3 twice" -- experiment --seeds 3,3 --out "$TMP/x"
+expect_exit 2 "--seeds '1,,2'" -- experiment --seeds 1,,2 --out "$TMP/x"
+expect_exit 2 "--seed and --seeds with a list" -- experiment --seed 2 --seeds 1,2 --out "$TMP/x"
+expect_exit 2 "unknown option '--seeds' for this command" -- train --seeds 2
+finish
