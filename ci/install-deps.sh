@@ -10,6 +10,7 @@ PACKAGES=(
 	libopenblas-dev                       # the fast cpu backend
 	ocl-icd-opencl-dev opencl-headers libclblast-dev  # the OpenCL backend
 	pocl-opencl-icd clinfo                # an OpenCL driver for the CPU (PoCL)
+	oclgrind                              # an OpenCL device simulator (tests with two platforms)
 	gnuplot-nox                           # the experiment's plots
 	ca-certificates curl                  # data/fetch.sh (which installs npm itself if missing)
 	clang libclang-rt-14-dev valgrind     # sanitizer and fuzz builds, leak checks

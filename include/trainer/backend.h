@@ -74,11 +74,26 @@ int tr_backend_list_devices(char *buf, size_t cap);
 /* Longest device string tr_backend_devices writes, NUL included. */
 #define TR_DEVICE_STR_MAX 64
 
+/* What kind of device a device string names. A simulator (Oclgrind) is never taken for
+ * a GPU: `auto` and gpu:N skip it, although it may report every device type. */
+typedef enum tr_device_kind {
+	TR_DEVICE_GPU,
+	TR_DEVICE_CPU,         /* an OpenCL CPU device (PoCL), or the cpu / cpu-ref backends */
+	TR_DEVICE_ACCELERATOR,
+	TR_DEVICE_SIMULATOR,
+	TR_DEVICE_OTHER,
+} tr_device_kind;
+
+/* "gpu", "cpu", "accelerator", "simulator", "other". */
+const char *tr_device_kind_name(tr_device_kind kind);
+
 /* The device strings of every device this build can open, in the registry's order
- * (OpenCL devices "cl:N" first, then "cpu", then "cpu-ref"), at most cap of them into
- * names. Returns how many there are. Devices that cannot be listed (no OpenCL driver)
- * are left out quietly. */
-size_t tr_backend_devices(char (*names)[TR_DEVICE_STR_MAX], size_t cap);
+ * (OpenCL devices "cl:N" in --list-devices order first, then "cpu", then "cpu-ref"),
+ * at most cap of them into names, and their kinds into kinds (may be NULL). Returns how
+ * many there are (which may exceed cap). Devices that cannot be listed (no OpenCL
+ * driver) are left out quietly. */
+size_t tr_backend_devices(char (*names)[TR_DEVICE_STR_MAX], tr_device_kind *kinds,
+			  size_t cap);
 
 /* Comma-separated names of the backends compiled in, e.g. "cpu-ref,cpu". */
 const char *tr_backend_compiled(void);

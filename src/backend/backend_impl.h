@@ -69,11 +69,14 @@ struct tr_backend_reg {
 		    tr_error *err);
 	/* Append a description of the family's devices to buf; optional. */
 	void (*list)(char *buf, size_t cap);
-	/* Does the family have a GPU to offer `auto`? Optional (NULL = no). */
+	/* Does the family have a real GPU (not a simulator) to offer `auto` as "gpu:0"?
+	 * Optional (NULL = no). */
 	int (*has_gpu)(void);
-	/* Write the device strings of the family's devices (at most cap) and return how
-	 * many there are. Optional: NULL means the one device named like the family. */
-	size_t (*devices)(char (*names)[TR_DEVICE_STR_MAX], size_t cap);
+	/* Write the device strings of the family's devices and their kinds (at most cap;
+	 * kinds may be NULL) and return how many there are. Optional: NULL means the one
+	 * CPU device named like the family. */
+	size_t (*devices)(char (*names)[TR_DEVICE_STR_MAX], tr_device_kind *kinds,
+			  size_t cap);
 };
 
 /* Each backend folder provides its registration (declared here, defined there). */

@@ -35,7 +35,8 @@ const char *tr_backend_compiled(void)
 		;
 }
 
-/* auto: the first family that has a GPU, else the fastest CPU backend built. */
+/* auto: the first family that has a real GPU (a simulator such as Oclgrind is not
+ * one), else the fastest CPU backend built: `cpu` beats an OpenCL CPU device. */
 static int open_auto(const tr_backend_options *opts, tr_backend **out, tr_error *err)
 {
 	size_t i;
@@ -90,18 +91,34 @@ int tr_backend_list_devices(char *buf, size_t cap)
 	return TR_OK;
 }
 
-size_t tr_backend_devices(char (*names)[TR_DEVICE_STR_MAX], size_t cap)
+const char *tr_device_kind_name(tr_device_kind kind)
+{
+	switch (kind) {
+	case TR_DEVICE_GPU: return "gpu";
+	case TR_DEVICE_CPU: return "cpu";
+	case TR_DEVICE_ACCELERATOR: return "accelerator";
+	case TR_DEVICE_SIMULATOR: return "simulator";
+	default: return "other";
+	}
+}
+
+size_t tr_backend_devices(char (*names)[TR_DEVICE_STR_MAX], tr_device_kind *kinds,
+			  size_t cap)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < N_REG; i++) {
 		if (registry[i]->devices) {
 			n += registry[i]->devices(n < cap ? names + n : NULL,
+						  kinds && n < cap ? kinds + n : NULL,
 						  n < cap ? cap - n : 0);
 			continue;
 		}
-		if (n < cap)
+		if (n < cap) {
 			snprintf(names[n], TR_DEVICE_STR_MAX, "%s", registry[i]->name);
+			if (kinds)
+				kinds[n] = TR_DEVICE_CPU;
+		}
 		n++;
 	}
 	return n;

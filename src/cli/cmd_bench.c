@@ -62,7 +62,7 @@ static int pick_devices(const cli_options *o, char (*list)[TR_DEVICE_STR_MAX],
 		}
 		return n;
 	}
-	n_all = tr_backend_devices(all, MAX_BENCH_DEVICES);
+	n_all = tr_backend_devices(all, NULL, MAX_BENCH_DEVICES);
 	for (i = 0; i < n_all && i < MAX_BENCH_DEVICES; i++)
 		if (strcmp(all[i], "cpu-ref") != 0)
 			snprintf(list[n++], TR_DEVICE_STR_MAX, "%s", all[i]);

@@ -16,6 +16,7 @@
 #include "trainer/bench.h"
 
 #define MAX_SHAPES (4 * TR_MAX_LAYERS)
+#define MAX_DEVICES 32
 
 static void print_line(void *user, const char *line)
 {
@@ -52,26 +53,45 @@ static size_t shapes_of(const cli_options *o, tr_tune_shape *out)
 	return n;
 }
 
+/* Without --device: the first real GPU among the OpenCL devices, else the first that
+ * is not a simulator, else cl:0 (the same list --list-devices and bench use). */
+static void default_device(char *buf, size_t cap)
+{
+	char names[MAX_DEVICES][TR_DEVICE_STR_MAX];
+	tr_device_kind kinds[MAX_DEVICES];
+	size_t n = tr_backend_devices(names, kinds, MAX_DEVICES), i;
+	int pass;
+
+	if (n > MAX_DEVICES)
+		n = MAX_DEVICES;
+	snprintf(buf, cap, "cl:0");
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			if (strncmp(names[i], "cl:", 3) != 0)
+				continue;
+			if (pass == 0 ? kinds[i] == TR_DEVICE_GPU : kinds[i] != TR_DEVICE_SIMULATOR) {
+				snprintf(buf, cap, "%s", names[i]);
+				return;
+			}
+		}
+	}
+}
+
 int cli_cmd_tune(cli_options *o)
 {
 	tr_backend_options bopts = { .threads = o->threads, .no_tuning_cache = true };
 	tr_tune_shape shapes[MAX_SHAPES];
 	tr_tune_options topts;
 	tr_backend *be = NULL;
-	char devices[16][TR_DEVICE_STR_MAX];
-	const char *device = "cl:0";
-	size_t i, n;
+	char device[TR_DEVICE_STR_MAX];
 	tr_error err;
 	int rc;
 
 	tr_error_clear(&err);
-	/* Without --device: the first OpenCL device, as --list-devices numbers them. */
-	n = tr_backend_devices(devices, 16);
-	for (i = n < 16 ? n : 16; i-- > 0;)
-		if (!strncmp(devices[i], "cl:", 3))
-			device = devices[i];
 	if (cli_given(o, "device"))
-		device = o->device;
+		snprintf(device, sizeof(device), "%s", o->device);
+	else
+		default_device(device, sizeof(device));
 	memset(&topts, 0, sizeof(topts));
 	topts.shapes = shapes;
 	topts.n_shapes = shapes_of(o, shapes);

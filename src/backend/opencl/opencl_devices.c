@@ -2,8 +2,15 @@
  * opencl_devices.c - which OpenCL devices there are, and which one a device string names.
  *
  * Numbering, the same for --list-devices and --device: cl:N counts every device of
- * every platform, platforms in the loader's order and devices in each platform's order;
- * gpu:M counts only the GPUs among them, in the same order.
+ * every platform, platforms in the loader's order and devices in each platform's order
+ * (what `clinfo -l` shows; ocl-icd reads /etc/OpenCL/vendors/ in name order, so the
+ * numbers stay put from run to run while the same drivers are installed); gpu:M counts
+ * only the real GPUs among them, in the same order.
+ *
+ * A simulator is not a GPU. Oclgrind reports its one device as GPU, CPU, accelerator
+ * and default at once; taking it for gpu:0 would make `auto` train on a simulator that
+ * is thousands of times slower than any real device. Simulators are recognised by
+ * platform name.
  */
 #include "opencl_impl.h"
 
@@ -11,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PLATFORM_NOT_FOUND_KHR (-1001) /* cl_khr_icd: no ICD installed */
 
@@ -57,12 +65,41 @@ void tr_cl_platform_str(cl_platform_id p, cl_platform_info what, char *buf, size
 	info_str(get_platform_info, p, what, buf, cap);
 }
 
+/* Platform names of OpenCL device simulators (compared case-insensitively). */
+static const char *const simulators[] = { "Oclgrind" };
+
+static bool is_simulator(cl_platform_id p)
+{
+	char name[128];
+	size_t i;
+
+	tr_cl_platform_str(p, CL_PLATFORM_NAME, name, sizeof(name));
+	for (i = 0; i < sizeof(simulators) / sizeof(simulators[0]); i++)
+		if (!strncasecmp(name, simulators[i], strlen(simulators[i])))
+			return true;
+	return false;
+}
+
+static tr_device_kind kind_of(cl_device_type type, bool simulator)
+{
+	if (simulator)
+		return TR_DEVICE_SIMULATOR;
+	if (type & CL_DEVICE_TYPE_GPU)
+		return TR_DEVICE_GPU;
+	if (type & CL_DEVICE_TYPE_CPU)
+		return TR_DEVICE_CPU;
+	if (type & CL_DEVICE_TYPE_ACCELERATOR)
+		return TR_DEVICE_ACCELERATOR;
+	return TR_DEVICE_OTHER;
+}
+
 /* Append to the devices of list; returns 0 or -1 when out of memory. */
 static int add_platform(struct tr_cl_devlist *list, cl_platform_id p)
 {
 	struct tr_cl_device *grown;
 	cl_device_id *ids;
 	cl_uint nd = 0, i;
+	bool simulator = is_simulator(p);
 
 	/* A platform with no devices (CL_DEVICE_NOT_FOUND) or a broken one is skipped. */
 	if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS || nd == 0)
@@ -85,8 +122,9 @@ static int add_platform(struct tr_cl_devlist *list, cl_platform_id p)
 		d->id = ids[i];
 		d->type = 0;
 		clGetDeviceInfo(ids[i], CL_DEVICE_TYPE, sizeof(d->type), &d->type, NULL);
+		d->kind = kind_of(d->type, simulator);
 		d->cl_index = list->n;
-		d->gpu_index = (d->type & CL_DEVICE_TYPE_GPU) ? (long)list->n_gpu++ : -1;
+		d->gpu_index = d->kind == TR_DEVICE_GPU ? (long)list->n_gpu++ : -1;
 		list->n++;
 	}
 out_free_ids:
@@ -131,17 +169,16 @@ void tr_cl_devlist_free(struct tr_cl_devlist *list)
 	memset(list, 0, sizeof(*list));
 }
 
-static const char *type_name(cl_device_type t)
+/* The device's kind as --list-devices and messages show it. */
+static const char *type_name(const struct tr_cl_device *d)
 {
-	if (t & CL_DEVICE_TYPE_GPU)
-		return "GPU";
-	if (t & CL_DEVICE_TYPE_CPU)
-		return "CPU";
-	if (t & CL_DEVICE_TYPE_ACCELERATOR)
-		return "accel";
-	if (t & CL_DEVICE_TYPE_CUSTOM)
-		return "custom";
-	return "other";
+	switch (d->kind) {
+	case TR_DEVICE_GPU: return "GPU";
+	case TR_DEVICE_CPU: return "CPU";
+	case TR_DEVICE_ACCELERATOR: return "accel";
+	case TR_DEVICE_SIMULATOR: return "sim";
+	default: return "other";
+	}
 }
 
 static void appendf(char *buf, size_t cap, const char *fmt, ...)
@@ -174,7 +211,7 @@ static void describe_devices(const struct tr_cl_devlist *list, char *buf, size_t
 		appendf(buf, cap, "%scl:%zu", i ? "; " : "", d->cl_index);
 		if (d->gpu_index >= 0)
 			appendf(buf, cap, " (gpu:%ld)", d->gpu_index);
-		appendf(buf, cap, " = %s (%s, %s)", name, type_name(d->type), plat);
+		appendf(buf, cap, " = %s (%s, %s)", name, type_name(d), plat);
 	}
 }
 
@@ -287,7 +324,7 @@ static void list_device(const struct tr_cl_device *d, char *buf, size_t cap)
 	else
 		snprintf(label, sizeof(label), "cl:%zu", d->cl_index);
 	appendf(buf, cap, "  %-12s %-6s %4u %9s %9s  %-6s %-14s %s: %s\n", label,
-		type_name(d->type), cus, mem, alloc, ver, driver, plat, name);
+		type_name(d), cus, mem, alloc, ver, driver, plat, name);
 	tr_cl_tuning_status(d->platform, d->id, tuning, sizeof(tuning));
 	appendf(buf, cap, "  %-12s CLBlast %s\n", "", tuning);
 }
@@ -302,7 +339,8 @@ void tr_cl_list(char *buf, size_t cap)
 		appendf(buf, cap, "OpenCL: %s\n", err.msg);
 		return;
 	}
-	appendf(buf, cap, "OpenCL devices (--device cl:N; gpu:M is the M-th GPU):\n");
+	appendf(buf, cap, "OpenCL devices (--device cl:N; gpu:M is the M-th GPU; sim = a "
+		"simulator, never chosen by auto):\n");
 	appendf(buf, cap, "  %-12s %-6s %4s %9s %9s  %-6s %-14s %s\n", "device", "type",
 		"CUs", "memory", "max alloc", "OpenCL", "driver", "platform: name");
 	for (i = 0; i < list.n; i++)
@@ -312,35 +350,34 @@ void tr_cl_list(char *buf, size_t cap)
 	tr_cl_devlist_free(&list);
 }
 
-size_t tr_cl_devices(char (*names)[TR_DEVICE_STR_MAX], size_t cap)
+size_t tr_cl_devices(char (*names)[TR_DEVICE_STR_MAX], tr_device_kind *kinds, size_t cap)
 {
 	struct tr_cl_devlist list;
 	tr_error err;
-	size_t i;
+	size_t i, n;
 
 	if (tr_cl_enumerate(&list, &err) != TR_OK)
 		return 0;
-	for (i = 0; i < list.n && i < cap; i++)
+	for (i = 0; i < list.n && i < cap; i++) {
 		snprintf(names[i], TR_DEVICE_STR_MAX, "cl:%zu", list.dev[i].cl_index);
+		if (kinds)
+			kinds[i] = list.dev[i].kind;
+	}
+	n = list.n; /* before the list is freed (and zeroed) */
 	tr_cl_devlist_free(&list);
-	return list.n;
+	return n;
 }
 
 /* Cheap and quiet: no context is created, and any failure just means "no". */
 int tr_cl_has_gpu(void)
 {
-	cl_platform_id plats[32];
-	cl_uint np = 0, i, nd;
+	struct tr_cl_devlist list;
+	tr_error err;
+	size_t n_gpu;
 
-	if (clGetPlatformIDs(32, plats, &np) != CL_SUCCESS)
+	if (tr_cl_enumerate(&list, &err) != TR_OK)
 		return 0;
-	if (np > 32)
-		np = 32;
-	for (i = 0; i < np; i++) {
-		nd = 0;
-		if (clGetDeviceIDs(plats[i], CL_DEVICE_TYPE_GPU, 0, NULL, &nd) == CL_SUCCESS &&
-		    nd > 0)
-			return 1;
-	}
-	return 0;
+	n_gpu = list.n_gpu;
+	tr_cl_devlist_free(&list);
+	return n_gpu > 0;
 }

@@ -116,8 +116,9 @@ struct tr_cl_device {
 	cl_platform_id platform;
 	cl_device_id id;
 	cl_device_type type;
+	tr_device_kind kind; /* a simulator is never a GPU, whatever type it reports */
 	size_t cl_index;  /* N of cl:N */
-	long gpu_index;   /* M of gpu:M, -1 when not a GPU */
+	long gpu_index;   /* M of gpu:M, -1 when not a (real) GPU */
 };
 
 struct tr_cl_devlist {
@@ -141,7 +142,7 @@ void tr_cl_platform_str(cl_platform_id p, cl_platform_info what, char *buf, size
 void tr_cl_list(char *buf, size_t cap);
 int tr_cl_has_gpu(void);
 /* "cl:0", "cl:1", ... for every device (see tr_backend_reg.devices). */
-size_t tr_cl_devices(char (*names)[TR_DEVICE_STR_MAX], size_t cap);
+size_t tr_cl_devices(char (*names)[TR_DEVICE_STR_MAX], tr_device_kind *kinds, size_t cap);
 
 /* ---- opencl_program.c ---- */
 
