@@ -65,10 +65,13 @@ __kernel void adam_l2(__global float *w, uint w_off,
 	w[w_off + i] = wi - lr_t * mi / (sqrt(vi) + epsilon);
 }
 
-/* ======== rows: one work-item per row of a rows x cols matrix of logits ========
+/* ======== rows of logits: one work-group, one work-item per row in turn ========
  *
- * Each writes one float per row into `per_row`; the backend then sums those with
- * reduce_sum (below) in a fixed order, so results do not vary from run to run.
+ * softmax_xent and count_correct run as ONE work-group: work-item i takes rows i,
+ * i + wg, i + 2 wg, ..., keeps its sum, and the group adds the sums in a tree in local
+ * memory (group_sum, below), so each is one launch, deterministic, with no second
+ * reduction pass. A batch (64 rows) or an evaluation chunk (1,000 rows of 10 classes)
+ * is far too little work to need more than one group.
  * Labels are class indices stored as floats; a label that is not in [0, cols) gives
  * a NaN loss (and never counts as correct) instead of a read out of bounds.
  */
@@ -82,61 +85,78 @@ bool class_index(float label, uint cols, uint *out)
 	return *out < cols;
 }
 
+void group_sum(__local float *tmp, float mine);
+
+/* out[out_off] = the group's total of `mine`, or += it when accumulate (item 0 writes). */
+void group_store(__local float *tmp, float mine, __global float *out, uint out_off,
+		 uint accumulate)
+{
+	group_sum(tmp, mine);
+	if (get_local_id(0) == 0)
+		out[out_off] = accumulate ? out[out_off] + tmp[0] : tmp[0];
+}
+
 /*
- * per_row[r] = logsumexp(z_r) - z_r[label], computed as
- * log(sum_j exp(z_j - max)) - (z_label - max), exact for logits of any size.
+ * For each row r: loss_r = logsumexp(z_r) - z_r[label], computed as
+ * log(sum_j exp(z_j - max)) - (z_label - max), exact for logits of any size;
+ * when want_loss, loss[loss_off] (+)= the sum of loss_r over the rows.
  * When want_grad: dz_r = grad_scale * (softmax(z_r) - onehot(label)).
  */
 __kernel void softmax_xent(__global const float *z, uint z_off,
 			   __global const float *labels, uint labels_off,
 			   uint rows, uint cols, float grad_scale,
 			   __global float *dz, uint dz_off, uint want_grad,
-			   __global float *per_row)
+			   __global float *loss, uint loss_off, uint want_loss,
+			   uint accumulate, __local float *tmp)
 {
-	size_t r = get_global_id(0);
-	__global const float *zr;
-	float mx, sum = 0.0f;
-	uint c, label = 0;
-	bool valid;
+	float mine = 0.0f;
+	uint r;
 
-	if (r >= rows)
-		return;
-	zr = z + z_off + r * cols;
-	valid = class_index(labels[labels_off + r], cols, &label);
-	mx = zr[0];
-	for (c = 1; c < cols; c++)
-		if (zr[c] > mx)
-			mx = zr[c];
-	for (c = 0; c < cols; c++)
-		sum += exp(zr[c] - mx);
-	per_row[r] = valid ? log(sum) - (zr[label] - mx) : NAN;
-	if (!want_grad)
-		return;
-	for (c = 0; c < cols; c++) {
-		float p = exp(zr[c] - mx) / sum;
+	for (r = get_local_id(0); r < rows; r += get_local_size(0)) {
+		__global const float *zr = z + z_off + r * cols;
+		float mx = zr[0], sum = 0.0f;
+		uint c, label = 0;
+		bool valid = class_index(labels[labels_off + r], cols, &label);
 
-		dz[dz_off + r * cols + c] =
-			grad_scale * (p - ((valid && c == label) ? 1.0f : 0.0f));
+		for (c = 1; c < cols; c++)
+			if (zr[c] > mx)
+				mx = zr[c];
+		for (c = 0; c < cols; c++)
+			sum += exp(zr[c] - mx);
+		mine += valid ? log(sum) - (zr[label] - mx) : NAN;
+		if (!want_grad)
+			continue;
+		for (c = 0; c < cols; c++) {
+			float p = exp(zr[c] - mx) / sum;
+
+			dz[dz_off + r * cols + c] =
+				grad_scale * (p - ((valid && c == label) ? 1.0f : 0.0f));
+		}
 	}
+	if (want_loss)
+		group_store(tmp, mine, loss, loss_off, accumulate);
 }
 
-/* per_row[r] = 1 when the first maximum of z_r is at the label, else 0. */
+/* out[out_off] (+)= the number of rows whose first maximum is at the label. */
 __kernel void count_correct(__global const float *z, uint z_off,
 			    __global const float *labels, uint labels_off,
-			    uint rows, uint cols, __global float *per_row)
+			    uint rows, uint cols, __global float *out, uint out_off,
+			    uint accumulate, __local float *tmp)
 {
-	size_t r = get_global_id(0);
-	__global const float *zr;
-	uint c, best = 0, label = 0;
+	float mine = 0.0f;
+	uint r;
 
-	if (r >= rows)
-		return;
-	zr = z + z_off + r * cols;
-	for (c = 1; c < cols; c++)
-		if (zr[c] > zr[best])
-			best = c;
-	per_row[r] = (class_index(labels[labels_off + r], cols, &label) && best == label) ?
-		     1.0f : 0.0f;
+	for (r = get_local_id(0); r < rows; r += get_local_size(0)) {
+		__global const float *zr = z + z_off + r * cols;
+		uint c, best = 0, label = 0;
+
+		for (c = 1; c < cols; c++)
+			if (zr[c] > zr[best])
+				best = c;
+		if (class_index(labels[labels_off + r], cols, &label) && best == label)
+			mine += 1.0f;
+	}
+	group_store(tmp, mine, out, out_off, accumulate);
 }
 
 /* ======== reductions ========
@@ -189,17 +209,18 @@ __kernel void reduce_sum(__global const float *in, uint n,
 
 	for (i = get_local_id(0); i < n; i += get_local_size(0))
 		s += in[i];
-	group_sum(tmp, s);
-	if (get_local_id(0) == 0)
-		out[out_off] = accumulate ? out[out_off] + tmp[0] : tmp[0];
+	group_store(tmp, s, out, out_off, accumulate);
 }
 
 /*
  * Column sums of the rows x cols matrix dy, first level: work-item (c, chunk) sums
  * rows [chunk * rows_per_chunk, +rows_per_chunk) of column c into
  * out[out_off + chunk * cols + c]. With one chunk that is the bias gradient itself.
+ * When relu, each element is first masked by the ReLU's output y, in place:
+ * dy = y > 0 ? dy : 0 (ReLU backward fused with the bias gradient of its result).
  */
-__kernel void bias_grad_partial(__global const float *dy, uint dy_off,
+__kernel void bias_grad_partial(__global float *dy, uint dy_off,
+				__global const float *y, uint y_off, uint relu,
 				uint rows, uint cols, uint rows_per_chunk,
 				__global float *out, uint out_off)
 {
@@ -211,8 +232,16 @@ __kernel void bias_grad_partial(__global const float *dy, uint dy_off,
 
 	if (c >= cols)
 		return;
-	for (r = r0; r < r1; r++)
-		s += dy[dy_off + r * cols + c];
+	for (r = r0; r < r1; r++) {
+		size_t i = r * cols + c;
+		float d = dy[dy_off + i];
+
+		if (relu && !(y[y_off + i] > 0.0f)) {
+			d = 0.0f;
+			dy[dy_off + i] = 0.0f;
+		}
+		s += d;
+	}
 	out[out_off + chunk * cols + c] = s;
 }
 

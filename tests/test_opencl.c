@@ -225,6 +225,62 @@ static void test_bias_grad(size_t rows, size_t cols)
 	free(db);
 }
 
+/* ReLU backward fused with the bias gradient: the masked dy and db both match. */
+static void test_relu_bias_grad(size_t rows, size_t cols)
+{
+	size_t n = rows * cols;
+	float *dy = random_array(n + 7, -1, 1), *y = random_array(n + 2, -1, 1);
+	float *db = random_array(cols + 2, -1, 1);
+	struct pair pdy = pair_new(dy, n + 7), py = pair_new(y, n + 2);
+	struct pair pdb = pair_new(db, cols + 2);
+	char what[64];
+
+	tr_backend_relu_bias_grad(ref, tr_at(pdy.r, 7), tr_at(py.r, 2), rows, cols,
+				  tr_at(pdb.r, 1));
+	check_ok(tr_backend_relu_bias_grad(ocl, tr_at(pdy.c, 7), tr_at(py.c, 2), rows, cols,
+					   tr_at(pdb.c, 1)), "relu_bias_grad");
+	snprintf(what, sizeof(what), "relu_bias_grad %zux%zu dy", rows, cols);
+	pair_compare(what, &pdy, 0, n + 7, 0.0);
+	snprintf(what, sizeof(what), "relu_bias_grad %zux%zu db", rows, cols);
+	pair_compare(what, &pdb, 0, cols + 2, 1e-12);
+	pair_free(&pdy);
+	pair_free(&py);
+	pair_free(&pdb);
+	free(dy);
+	free(y);
+	free(db);
+}
+
+/* The gradient alone (a training step): the loss slot is left as it was. */
+static void test_softmax_no_loss(size_t rows, size_t cols)
+{
+	float *z = random_array(rows * cols, -3, 3), *lab = malloc(rows * sizeof(float));
+	float slot[1] = { 42.0f }, got[1];
+	struct pair pz, pl, pd, ps;
+	size_t r;
+
+	for (r = 0; r < rows; r++)
+		lab[r] = (float)(r % cols);
+	pz = pair_new(z, rows * cols);
+	pl = pair_new(lab, rows);
+	pd = pair_new(z, rows * cols);
+	ps = pair_new(slot, 1);
+	tr_backend_softmax_xent(ref, tr_at(pz.r, 0), tr_at(pl.r, 0), rows, cols,
+				1.0f / (float)rows, tr_at(pd.r, 0), tr_at(NULL, 0), false);
+	check_ok(tr_backend_softmax_xent(ocl, tr_at(pz.c, 0), tr_at(pl.c, 0), rows, cols,
+					 1.0f / (float)rows, tr_at(pd.c, 0), tr_at(NULL, 0),
+					 false), "softmax_xent without loss");
+	pair_compare("softmax_xent without loss: dlogits", &pd, 0, rows * cols, 1e-12);
+	tr_backend_download(ocl, tr_at(ps.c, 0), got, 1);
+	CHECK(got[0] == 42.0f, "softmax_xent without loss wrote a loss: %g", got[0]);
+	pair_free(&pz);
+	pair_free(&pl);
+	pair_free(&pd);
+	pair_free(&ps);
+	free(z);
+	free(lab);
+}
+
 static void test_adam(size_t n)
 {
 	float *w = random_array(n, -1, 1), *g = random_array(n, -1, 1);
@@ -318,6 +374,28 @@ static void test_count_correct(size_t rows, size_t cols)
 	free(lab);
 }
 
+/* An upload larger than the pinned staging ring (8 MiB) goes through it in pieces,
+ * waiting for the pieces before; twice, so that the ring wraps. */
+static void test_big_upload(void)
+{
+	enum { N = 3 << 20 }; /* 12 MiB */
+	float *src = random_array(N, -1, 1), *back = malloc(N * sizeof(float));
+	tr_buf *b = NULL;
+	int round;
+
+	check_ok(tr_backend_alloc(ocl, N, "big upload test", &b), "alloc");
+	for (round = 0; b && round < 2; round++) {
+		src[round] = 7.0f;
+		check_ok(tr_backend_upload(ocl, tr_at(b, 0), src, N), "big upload");
+		check_ok(tr_backend_download(ocl, tr_at(b, 0), back, N), "download");
+		CHECK(memcmp(src, back, N * sizeof(float)) == 0,
+		      "a 12 MiB upload came back different (round %d)", round);
+	}
+	tr_backend_buf_free(ocl, b);
+	free(src);
+	free(back);
+}
+
 /* The caller's array may be reused as soon as upload returns; many uploads in a row. */
 static void test_uploads(void)
 {
@@ -371,6 +449,10 @@ static void test_ops(void)
 	test_bias_grad(5, 13);
 	test_bias_grad(1000, 33); /* several row chunks: the two-level path */
 	test_bias_grad(257, 300);
+	test_relu_bias_grad(64, 13);
+	test_relu_bias_grad(300, 77); /* several row chunks: the two-level path */
+	test_softmax_no_loss(64, 10);
+	test_softmax_no_loss(1000, 10); /* more rows than a work-group */
 	test_adam(5000);
 	test_sum_squares(0);
 	test_sum_squares(3);
@@ -379,6 +461,7 @@ static void test_ops(void)
 	test_count_correct(101, 10);
 	test_count_correct(10000, 10);
 	test_uploads();
+	test_big_upload();
 }
 
 static void expect_open_fails(const char *spec, int status, const char *needle)

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "trainer/error.h"
 
@@ -153,6 +154,56 @@ int tr_backend_download(tr_backend *be, tr_view src, float *dst, size_t n);
 /* Wait for all queued work (a no-op on synchronous backends). */
 int tr_backend_synchronize(tr_backend *be);
 
+/* ---- examples: a data set kept where the backend computes ---- */
+
+typedef struct tr_examples tr_examples; /* images (bytes) and labels, backend-defined */
+
+/* What tr_backend_examples_create did with the examples. */
+typedef struct tr_examples_info {
+	bool on_device;  /* false: left in host memory, each gather stages its batch */
+	char why[384];   /* when !on_device and the backend has a device: why not */
+	size_t bytes;    /* bytes the images and labels take */
+} tr_examples_info;
+
+/* Hand the backend `count` examples: images (count x image_size bytes, pixels 0..255)
+ * and labels (count bytes, class indices). A device backend copies them into device
+ * memory once, as bytes; where they do not fit (the device's largest buffer or its free
+ * memory; or TRAINER_CL_DATA=host), it keeps reading the host arrays and stages each
+ * batch through pinned memory, and info says so. CPU backends read the host arrays in
+ * place. Either way the host arrays must stay alive and unchanged until
+ * tr_backend_examples_free. `what` names the set in messages. info may be NULL. */
+int tr_backend_examples_create(tr_backend *be, const uint8_t *images,
+			       const uint8_t *labels, size_t count, size_t image_size,
+			       const char *what, tr_examples **out, tr_examples_info *info);
+void tr_backend_examples_free(tr_backend *be, tr_examples *ex); /* NULL is a no-op */
+
+/* Gather n examples into the network's input: example e_i = base + idx[i] (idx: host
+ * array of n indices; NULL: e_i = base + first + i). x[i][k] = pixel / 255.0f, the
+ * same float the host computes; labels[i] = the class index as a float. On a device
+ * only the n indices cross the bus (none when idx is NULL). */
+int tr_backend_gather(tr_backend *be, const tr_examples *ex, size_t base,
+		      const uint32_t *idx, size_t first, size_t n, tr_view x,
+		      tr_view labels);
+
+/* The float every backend makes of a pixel byte v: tr_pixel_scale[v] = v / 255.0f,
+ * computed once on the host, so that a device's division cannot round differently. */
+extern const float tr_pixel_scale[256];
+
+/* ---- counters (OpenCL: what a step costs in launches, transfers and waits) ---- */
+
+typedef struct tr_backend_counters {
+	uint64_t launches;             /* kernels enqueued, CLBlast's included */
+	uint64_t host_to_device_bytes; /* bytes written from host memory to the device */
+	uint64_t blocking_syncs;       /* times the host waited for the device */
+	uint64_t allocations;          /* device buffers created */
+	bool libraries_counted;        /* CLBlast's own calls are in the counts */
+} tr_backend_counters;
+
+/* The counts since the process started, for backends that keep them (OpenCL):
+ * returns false, with *out zeroed, for the others. Subtract two readings to count
+ * what the calls between them cost. */
+bool tr_backend_counters_read(const tr_backend *be, tr_backend_counters *out);
+
 /* ---- operations (all matrices row-major, leading dimensions in floats) ---- */
 
 /* C = alpha * op(A) * op(B) + beta * C, op(A) m x k, op(B) k x n, C m x n.
@@ -170,7 +221,8 @@ int tr_backend_bias_act(tr_backend *be, tr_view y, tr_view bias,
 int tr_backend_relu_backward(tr_backend *be, tr_view dy, tr_view y, size_t n);
 
 /* Softmax cross-entropy of rows x cols logits against class-index labels (rows floats).
- * loss[0] (+)= sum over rows of (logsumexp(z) - z[label]), stable for |z| ~ 1e10.
+ * If loss.buf is not NULL: loss[0] (+)= sum over rows of (logsumexp(z) - z[label]),
+ * stable for |z| ~ 1e10 (a training step that logs nothing leaves it out).
  * If dlogits.buf is not NULL: dlogits = grad_scale * (softmax(z) - onehot(label)). */
 int tr_backend_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 			    size_t rows, size_t cols, float grad_scale,
@@ -179,6 +231,12 @@ int tr_backend_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 /* db[c] = sum over r of dy[r][c]; dy is rows x cols. */
 int tr_backend_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols,
 			 tr_view db);
+
+/* ReLU backward and the bias gradient of its result in one pass (they run back to back
+ * in back-propagation): dy[r][c] = y[r][c] > 0 ? dy[r][c] : 0, then db[c] = sum over r
+ * of dy[r][c]. The same as tr_backend_relu_backward then tr_backend_bias_grad. */
+int tr_backend_relu_bias_grad(tr_backend *be, tr_view dy, tr_view y, size_t rows,
+			      size_t cols, tr_view db);
 
 /* For i < n: g = grad[i] + l2 * param[i];
  *   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;

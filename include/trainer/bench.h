@@ -12,8 +12,13 @@
  *     pass over all parameters alone; and the step's other ops alone (bias + ReLU,
  *     ReLU backward, bias gradients, softmax cross-entropy);
  *   - validation throughput: forward + loss over `val_images` images in chunks of
- *     `eval_rows`, as tr_trainer_evaluate does.
- * Nothing here prints; the CLI formats the result.
+ *     `eval_rows`, as tr_trainer_evaluate does;
+ *   - where the backend counts them (OpenCL), what one training step costs in kernel
+ *     launches (CLBlast's included), bytes sent from host to device, blocking waits and
+ *     buffer creations, over the steps queued back to back.
+ * The images are bytes handed to the backend once and gathered by index each step, as
+ * the trainer does (on the device for OpenCL). Nothing here prints; the CLI formats
+ * the result.
  */
 #ifndef TRAINER_BENCH_H
 #define TRAINER_BENCH_H
@@ -62,6 +67,15 @@ typedef struct tr_bench_result {
 	double other_bytes;        /* bytes the other ops move (reads + writes) */
 	size_t n_params;
 	size_t n_gemm_calls;       /* GEMM calls per step */
+	bool data_on_device;       /* the examples live on the device (else staged) */
+	bool have_counters;        /* the backend counts (OpenCL): the figures below */
+	bool libraries_counted;    /* CLBlast's calls are in the counts */
+	double launches_per_step;
+	double h2d_bytes_per_step;
+	double syncs_per_step;
+	double allocs_per_step;
+	double launches_per_eval;  /* one validation pass, its read-back included */
+	double syncs_per_eval;
 } tr_bench_result;
 
 /* One GEMM of the training step or of validation, as network.c calls it

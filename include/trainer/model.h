@@ -88,6 +88,11 @@ int tr_net_get_state(tr_net *net, float *params, float *m, float *v, tr_error *e
 int tr_net_load_batch(tr_net *net, const float *x, const float *labels, size_t rows,
 		      tr_error *err);
 
+/* Load `rows` examples of ex (held by the network's backend) as the input: example
+ * base + idx[i], or base + first + i when idx is NULL (tr_backend_gather). */
+int tr_net_gather(tr_net *net, const tr_examples *ex, size_t base, const uint32_t *idx,
+		  size_t first, size_t rows, tr_error *err);
+
 /* Forward pass over the loaded rows: act[L-1] holds the logits. */
 int tr_net_forward(tr_net *net, size_t rows, tr_error *err);
 
@@ -105,7 +110,8 @@ int tr_net_backward(tr_net *net, size_t rows, tr_error *err);
 int tr_net_update(tr_net *net, long t, double lr, double l2, enum tr_l2_scope scope,
 		  tr_error *err);
 
-/* forward + loss with gradient + backward + update on the loaded batch. */
+/* forward + loss gradient + backward + update on the loaded batch. The loss itself is
+ * not computed (a step that is logged measures it after the update, tr_net_loss). */
 int tr_net_train_step(tr_net *net, long t, double lr, double l2,
 		      enum tr_l2_scope scope, tr_error *err);
 

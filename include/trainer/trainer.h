@@ -3,8 +3,10 @@
  *
  * The trainer draws batches (TF next_batch order), runs one Adam + L2 step per
  * iteration on the backend, and every eval_every iterations measures the batch just
- * trained on (after the update) and the whole validation split. It reads back from the
- * device only those figures. It knows the backend interface only.
+ * trained on (after the update) and the whole validation split. The images live with
+ * the backend (on the device for OpenCL, uploaded once): a step sends only its batch's
+ * example indices, and the host reads back only the figures it logs. It knows the
+ * backend interface only.
  */
 #ifndef TRAINER_TRAINER_H
 #define TRAINER_TRAINER_H
@@ -46,15 +48,18 @@ typedef struct tr_trainer {
 	long step;                 /* iterations done */
 	tr_metric_row *metrics;    /* one row per evaluation so far */
 	size_t n_metrics, cap_metrics;
-	float *host_x, *host_labels; /* staging for one batch or evaluation chunk */
+	tr_examples *ex_train_file; /* the training file's images (validation included) */
+	tr_examples *ex_test_file;  /* the test file's, both held by the backend */
+	tr_examples_info data_info; /* where they are: on the device, or staged per batch */
 	uint32_t *idx;             /* indices of the current batch */
 	double seconds_before;     /* training time of earlier sessions (resume) */
 	double t_start;            /* monotonic clock when this session started */
 	long diverged_at;          /* 0, or the evaluation that saw a non-finite loss */
 } tr_trainer;
 
-/* Create a trainer: allocate the network on be and set its parameters to init_params
- * (lay.n_params floats, flat layout; NULL: initialise from cfg->seed). */
+/* Create a trainer: allocate the network on be, hand it the data set's images (data
+ * must outlive the trainer) and set its parameters to init_params (lay.n_params floats,
+ * flat layout; NULL: initialise from cfg->seed). */
 int tr_trainer_create(const tr_train_config *cfg, const tr_dataset *data, tr_backend *be,
 		      const float *init_params, tr_trainer **out, tr_error *err);
 void tr_trainer_free(tr_trainer *t); /* NULL-safe */
@@ -69,6 +74,11 @@ int tr_trainer_log_point(tr_trainer *t, tr_metric_row *row, tr_error *err);
 /* Mean cross-entropy + L2 term, and accuracy, over a whole split. */
 int tr_trainer_evaluate(tr_trainer *t, const tr_split *s, double *loss, double *acc,
 			tr_error *err);
+
+/* A note for the user about where the data set lives when it is not on the device
+ * (it did not fit, so each batch is staged from host memory): one line into buf, or ""
+ * when there is nothing to say. */
+void tr_trainer_data_note(const tr_trainer *t, char *buf, size_t cap);
 
 /* Seconds of training so far, earlier sessions included. */
 double tr_trainer_seconds(const tr_trainer *t);

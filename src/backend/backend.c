@@ -4,6 +4,7 @@
  */
 #include "backend_impl.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +120,6 @@ int tr_backend_softmax_xent(tr_backend *be, tr_view logits, tr_view labels,
 {
 	CHECK_VIEW("softmax_xent", logits);
 	CHECK_VIEW("softmax_xent", labels);
-	CHECK_VIEW("softmax_xent", loss);
 	if (rows == 0 || cols == 0)
 		return bad_arg(be, "softmax_xent", "empty logits");
 	return be->iface->softmax_xent(be, logits, labels, rows, cols, grad_scale,
@@ -175,4 +175,106 @@ int tr_backend_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
 	if (!o->shapes || o->n_shapes == 0)
 		return tr_fail(err, TR_ERR_INTERNAL, "tune: no shapes given");
 	return be->iface->tune(be, o, err);
+}
+
+/* v / 255.0f for every byte, folded by the compiler with IEEE single-precision
+ * division, as the host's own division rounds (tests/test_data.c checks it). */
+#define PX(v) ((float)(v) / 255.0f)
+#define PX4(b) PX(b), PX((b) + 1), PX((b) + 2), PX((b) + 3)
+#define PX16(b) PX4(b), PX4((b) + 4), PX4((b) + 8), PX4((b) + 12)
+#define PX64(b) PX16(b), PX16((b) + 16), PX16((b) + 32), PX16((b) + 48)
+const float tr_pixel_scale[256] = { PX64(0), PX64(64), PX64(128), PX64(192) };
+
+int tr_backend_examples_create(tr_backend *be, const uint8_t *images,
+			       const uint8_t *labels, size_t count, size_t image_size,
+			       const char *what, tr_examples **out, tr_examples_info *info)
+{
+	tr_examples_info none;
+	tr_examples *ex;
+	int rc;
+
+	*out = NULL;
+	if (!info)
+		info = &none;
+	memset(info, 0, sizeof(*info));
+	if (!images || !labels || count == 0 || image_size == 0)
+		return bad_arg(be, "examples_create", "no examples");
+	if (count > SIZE_MAX / image_size)
+		return bad_arg(be, "examples_create", "examples too large");
+	ex = calloc(1, sizeof(*ex));
+	if (!ex)
+		return tr_fail(&be->err, TR_ERR_INTERNAL, "%s: out of host memory", be->name);
+	ex->images = images;
+	ex->labels = labels;
+	ex->count = count;
+	ex->image_size = image_size;
+	info->bytes = count * image_size + count;
+	info->on_device = true; /* CPU backends: host memory is where they compute */
+	if (be->iface->examples_to_device) {
+		rc = be->iface->examples_to_device(be, ex, what ? what : "examples", info);
+		if (rc != TR_OK) {
+			free(ex);
+			return rc;
+		}
+	}
+	*out = ex;
+	return TR_OK;
+}
+
+void tr_backend_examples_free(tr_backend *be, tr_examples *ex)
+{
+	if (!be || !ex)
+		return;
+	if (ex->device && be->iface->examples_free_device)
+		be->iface->examples_free_device(be, ex);
+	free(ex);
+}
+
+int tr_backend_gather(tr_backend *be, const tr_examples *ex, size_t base,
+		      const uint32_t *idx, size_t first, size_t n, tr_view x,
+		      tr_view labels)
+{
+	size_t i;
+
+	CHECK_VIEW("gather", x);
+	CHECK_VIEW("gather", labels);
+	if (!ex)
+		return bad_arg(be, "gather", "no examples");
+	if (n == 0)
+		return TR_OK;
+	/* Every index inside the set: a device kernel must never read past it. */
+	if (base > ex->count)
+		return bad_arg(be, "gather", "base beyond the examples");
+	if (idx) {
+		for (i = 0; i < n; i++)
+			if (idx[i] >= ex->count - base)
+				return bad_arg(be, "gather", "example index out of range");
+	} else if (first > ex->count - base || n > ex->count - base - first) {
+		return bad_arg(be, "gather", "examples out of range");
+	}
+	return be->iface->gather(be, ex, base, idx, first, n, x, labels);
+}
+
+bool tr_backend_counters_read(const tr_backend *be, tr_backend_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	return be->iface->counters ? be->iface->counters(be, out) : false;
+}
+
+int tr_backend_relu_bias_grad(tr_backend *be, tr_view dy, tr_view y, size_t rows,
+			      size_t cols, tr_view db)
+{
+	int rc;
+
+	CHECK_VIEW("relu_bias_grad", dy);
+	CHECK_VIEW("relu_bias_grad", y);
+	CHECK_VIEW("relu_bias_grad", db);
+	if (rows == 0 || cols == 0)
+		return bad_arg(be, "relu_bias_grad", "empty matrix");
+	if (be->iface->relu_bias_grad)
+		return be->iface->relu_bias_grad(be, dy, y, rows, cols, db);
+	rc = be->iface->relu_backward(be, dy, y, rows * cols);
+	if (rc == TR_OK)
+		rc = be->iface->bias_grad(be, dy, rows, cols, db);
+	return rc;
 }

@@ -35,14 +35,38 @@ struct tr_backend_i {
 			    tr_view dlogits, tr_view loss, bool accumulate);
 	int (*bias_grad)(tr_backend *be, tr_view dy, size_t rows, size_t cols,
 			 tr_view db);
+	/* Optional: NULL runs relu_backward, then bias_grad. */
+	int (*relu_bias_grad)(tr_backend *be, tr_view dy, tr_view y, size_t rows,
+			      size_t cols, tr_view db);
 	int (*adam_l2)(tr_backend *be, tr_view param, tr_view grad, tr_view m,
 		       tr_view v, size_t n, const tr_adam_params *p);
 	int (*sum_squares)(tr_backend *be, tr_view x, size_t n, tr_view out,
 			   bool accumulate);
 	int (*count_correct)(tr_backend *be, tr_view logits, tr_view labels,
 			     size_t rows, size_t cols, tr_view out, bool accumulate);
+	/* Optional: put ex (host arrays and sizes filled in) on the device, setting
+	 * ex->device, or say in info why not. NULL: the host arrays serve as they are. */
+	int (*examples_to_device)(tr_backend *be, tr_examples *ex, const char *what,
+				  tr_examples_info *info);
+	/* Optional: free ex->device. */
+	void (*examples_free_device)(tr_backend *be, tr_examples *ex);
+	int (*gather)(tr_backend *be, const tr_examples *ex, size_t base,
+		      const uint32_t *idx, size_t first, size_t n, tr_view x,
+		      tr_view labels);
+	/* Optional: NULL = the backend keeps no counters. */
+	bool (*counters)(const tr_backend *be, tr_backend_counters *out);
 	/* Tune the backend's kernels (tr_backend_tune). Optional: NULL = nothing to tune. */
 	int (*tune)(tr_backend *be, const tr_tune_options *o, tr_error *err);
+};
+
+/* A set of examples (tr_backend_examples_create). Every backend keeps the caller's host
+ * arrays; a device backend adds its own copy in `device` (NULL: staged from the host). */
+struct tr_examples {
+	const uint8_t *images;  /* count x image_size bytes, the caller's */
+	const uint8_t *labels;  /* count bytes, the caller's */
+	size_t count;
+	size_t image_size;
+	void *device;           /* the backend's device copy, or NULL */
 };
 
 struct tr_backend {

@@ -108,9 +108,14 @@ struct bench {
 	tr_backend *be;
 	const tr_bench_config *cfg;
 	tr_net *net;
-	float *x, *labels;   /* host images and labels, eval_rows (>= batch) of them */
+	uint8_t *images, *labels; /* random examples: n_examples of them, as bytes */
+	size_t n_examples;
+	tr_examples *ex;     /* the same, handed to the backend */
+	uint32_t *idx;       /* a batch's indices */
+	tr_prng rng;         /* draws the batches */
 	double *t;           /* per-iteration timings: 8 series of max(iters, val_reps) */
 	long t_step;         /* Adam's step counter */
+	bool data_on_device;
 };
 
 static int be_fail(struct bench *b, tr_error *err, const char *what)
@@ -134,12 +139,17 @@ static int update(struct bench *b, tr_error *err)
 	return tr_net_update(b->net, ++b->t_step, 0.005, 0.0005, TR_L2_ALL, err);
 }
 
+/* A random batch, gathered by index as the trainer gathers its batches. */
 static int load_batch(struct bench *b, tr_error *err)
 {
-	return tr_net_load_batch(b->net, b->x, b->labels, b->cfg->batch, err);
+	size_t i;
+
+	for (i = 0; i < b->cfg->batch; i++)
+		b->idx[i] = (uint32_t)tr_prng_below(&b->rng, b->n_examples);
+	return tr_net_gather(b->net, b->ex, 0, b->idx, 0, b->cfg->batch, err);
 }
 
-/* One training step as the trainer runs it: upload, then tr_net_train_step. */
+/* One training step as the trainer runs it: gather, then tr_net_train_step. */
 static int step(struct bench *b, tr_error *err)
 {
 	int rc = load_batch(b, err);
@@ -149,7 +159,7 @@ static int step(struct bench *b, tr_error *err)
 	return tr_net_train_step(b->net, ++b->t_step, 0.005, 0.0005, TR_L2_ALL, err);
 }
 
-/* The forward phase of the split step: upload, forward, loss with its gradient. */
+/* The forward phase of the split step: gather, forward, loss with its gradient. */
 static int forward_phase(struct bench *b, tr_error *err)
 {
 	size_t rows = b->cfg->batch;
@@ -254,7 +264,8 @@ static int validation(struct bench *b, tr_error *err)
 	for (first = 0; first < total; first += chunk) {
 		size_t rows = total - first < chunk ? total - first : chunk;
 
-		if ((rc = tr_net_load_batch(b->net, b->x, b->labels, rows, err)) ||
+		/* the set is one chunk large: every chunk reads it from its start */
+		if ((rc = tr_net_gather(b->net, b->ex, 0, NULL, 0, rows, err)) ||
 		    (rc = tr_net_forward(b->net, rows, err)) ||
 		    (rc = tr_net_loss(b->net, rows, false, first > 0, err)))
 			return rc;
@@ -268,38 +279,50 @@ static int setup(struct bench *b, tr_error *err)
 {
 	const tr_bench_config *cfg = b->cfg;
 	const tr_layout *lay = &cfg->layout;
-	size_t rows = cfg->eval_rows > cfg->batch ? cfg->eval_rows : cfg->batch, i;
+	size_t i, size = lay->sizes[0];
 	float *params;
-	tr_prng rng;
 	int rc;
 
-	b->x = malloc(rows * lay->sizes[0] * sizeof(float));
-	b->labels = malloc(rows * sizeof(float));
+	/* As many examples as one evaluation chunk (at least two batches). */
+	b->n_examples = cfg->eval_rows > 2 * cfg->batch ? cfg->eval_rows : 2 * cfg->batch;
+	b->images = malloc(b->n_examples * size);
+	b->labels = malloc(b->n_examples);
+	b->idx = malloc(cfg->batch * sizeof(uint32_t));
 	params = malloc(lay->n_params * sizeof(float));
 	b->t = malloc(8 * (size_t)(cfg->iters > cfg->val_reps ? cfg->iters : cfg->val_reps) *
 		      sizeof(double));
-	if (!b->x || !b->labels || !params || !b->t) {
+	if (!b->images || !b->labels || !b->idx || !params || !b->t) {
 		free(params);
 		return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
 	}
-	tr_prng_seed(&rng, cfg->seed);
-	for (i = 0; i < rows * lay->sizes[0]; i++)
-		b->x[i] = (float)tr_prng_uniform(&rng);
-	for (i = 0; i < rows; i++)
-		b->labels[i] = (float)tr_prng_below(&rng, lay->sizes[lay->n_layers]);
+	tr_prng_seed(&b->rng, cfg->seed);
+	for (i = 0; i < b->n_examples * size; i++)
+		b->images[i] = (uint8_t)tr_prng_below(&b->rng, 256);
+	for (i = 0; i < b->n_examples; i++)
+		b->labels[i] = (uint8_t)tr_prng_below(&b->rng, lay->sizes[lay->n_layers]);
 	tr_init_params(lay, TR_INIT_UNIFORM01, cfg->seed, params);
 	rc = tr_net_create(b->be, lay, cfg->batch, cfg->eval_rows, &b->net, err);
 	if (!rc)
 		rc = tr_net_set_state(b->net, params, NULL, NULL, err);
 	free(params);
+	if (!rc) {
+		tr_examples_info info;
+
+		if (tr_backend_examples_create(b->be, b->images, b->labels, b->n_examples, size,
+					       "benchmark images", &b->ex, &info) != TR_OK)
+			return be_fail(b, err, "handing the examples to the device");
+		b->data_on_device = info.on_device;
+	}
 	return rc;
 }
 
 static void teardown(struct bench *b)
 {
+	tr_backend_examples_free(b->be, b->ex);
 	tr_net_free(b->net);
-	free(b->x);
+	free(b->images);
 	free(b->labels);
+	free(b->idx);
 	free(b->t);
 }
 
@@ -314,6 +337,7 @@ static int measure_steps(struct bench *b, tr_bench_result *res, tr_error *err)
 	long i, n = b->cfg->iters;
 	double *t = b->t, t0, t1, t2, t3, bytes = 0.0;
 	size_t N = (size_t)n;
+	tr_backend_counters c0, c1;
 	int rc;
 
 	res->n_gemm_calls = n_shapes;
@@ -366,19 +390,31 @@ static int measure_steps(struct bench *b, tr_bench_result *res, tr_error *err)
 	res->other_ops = stat_of(t + 7 * N, N);
 	res->other_bytes = bytes;
 
+	/* Queued back to back, as training runs between two evaluations; what the steps
+	 * cost in launches, transfers and waits is counted over them (the closing sync
+	 * left out). */
+	res->have_counters = tr_backend_counters_read(b->be, &c0);
 	t0 = tr_bench_now_ms();
 	for (i = 0; i < n; i++)
 		if ((rc = step(b, err)))
 			return rc;
+	tr_backend_counters_read(b->be, &c1);
 	if ((rc = sync_(b, err)))
 		return rc;
 	res->step_pipelined = (tr_bench_now_ms() - t0) / (double)n;
+	res->libraries_counted = c1.libraries_counted;
+	res->launches_per_step = (double)(c1.launches - c0.launches) / (double)n;
+	res->h2d_bytes_per_step = (double)(c1.host_to_device_bytes -
+					   c0.host_to_device_bytes) / (double)n;
+	res->syncs_per_step = (double)(c1.blocking_syncs - c0.blocking_syncs) / (double)n;
+	res->allocs_per_step = (double)(c1.allocations - c0.allocations) / (double)n;
 	return TR_OK;
 }
 
 static int measure_validation(struct bench *b, tr_bench_result *res, tr_error *err)
 {
 	long i, n = b->cfg->val_reps;
+	tr_backend_counters c0, c1;
 	double t0;
 	int rc;
 
@@ -387,11 +423,15 @@ static int measure_validation(struct bench *b, tr_bench_result *res, tr_error *e
 	if ((rc = validation(b, err))) /* warm-up: first use of the big shapes */
 		return rc;
 	for (i = 0; i < n; i++) {
+		tr_backend_counters_read(b->be, &c0);
 		t0 = tr_bench_now_ms();
 		if ((rc = validation(b, err)))
 			return rc;
 		b->t[i] = tr_bench_now_ms() - t0;
+		tr_backend_counters_read(b->be, &c1);
 	}
+	res->launches_per_eval = (double)(c1.launches - c0.launches);
+	res->syncs_per_eval = (double)(c1.blocking_syncs - c0.blocking_syncs);
 	res->val_ms = stat_of(b->t, (size_t)n).median;
 	res->val_images_per_s = (double)b->cfg->val_images / (res->val_ms * 1e-3);
 	return TR_OK;
@@ -423,6 +463,7 @@ int tr_bench_run(tr_backend *be, const tr_bench_config *cfg, tr_bench_result *re
 	t0 = tr_bench_now_ms();
 	if (!(rc = setup(&b, err)) && !(rc = step(&b, err)) && !(rc = sync_(&b, err))) {
 		res->first_step_ms = tr_bench_now_ms() - t0;
+		res->data_on_device = b.data_on_device;
 		if (!(rc = measure_steps(&b, res, err)))
 			rc = measure_validation(&b, res, err);
 	}

@@ -173,6 +173,19 @@ static void print_text(const struct bench_run *r)
 	print_stat("other ops alone", &x->other_ops);
 	printf("  %7.1f GB/s\n", gbps(x->other_bytes, x->other_ops.median));
 	printf("  step / (GEMMs + update) = %.3f\n", bound_ratio(x));
+	if (x->have_counters) {
+		printf("  data set: %s\n", x->data_on_device ? "on the device (a step sends "
+		       "its batch's indices)" : "staged from host memory (each step sends its "
+		       "batch)");
+		printf("  per step: %.1f launches%s, %.0f bytes host to device, %.2f blocking "
+		       "syncs, %.2f buffer creations\n", x->launches_per_step,
+		       x->libraries_counted ? " (CLBlast's included)" :
+		       " (ours only: CLBlast's calls could not be counted)",
+		       x->h2d_bytes_per_step, x->syncs_per_step, x->allocs_per_step);
+		if (x->val_images_per_s > 0)
+			printf("  per validation pass: %.0f launches, %.0f blocking syncs\n",
+			       x->launches_per_eval, x->syncs_per_eval);
+	}
 	if (x->val_images_per_s > 0)
 		printf("  validation: %.0f images/s (%zu images in chunks of %zu: %.1f ms)\n",
 		       x->val_images_per_s, r->cfg.val_images, r->cfg.eval_rows, x->val_ms);
@@ -229,6 +242,16 @@ static cJSON *run_json(const struct bench_run *r)
 	cJSON_AddNumberToObject(o, "step_over_bounds", bound_ratio(x));
 	cJSON_AddNumberToObject(o, "validation_images_per_s", x->val_images_per_s);
 	cJSON_AddNumberToObject(o, "eval_chunk", (double)r->cfg.eval_rows);
+	cJSON_AddBoolToObject(o, "data_on_device", x->data_on_device);
+	if (x->have_counters) {
+		cJSON_AddNumberToObject(o, "launches_per_step", x->launches_per_step);
+		cJSON_AddNumberToObject(o, "host_to_device_bytes_per_step", x->h2d_bytes_per_step);
+		cJSON_AddNumberToObject(o, "blocking_syncs_per_step", x->syncs_per_step);
+		cJSON_AddNumberToObject(o, "buffer_creations_per_step", x->allocs_per_step);
+		cJSON_AddBoolToObject(o, "counters_include_clblast", x->libraries_counted);
+		cJSON_AddNumberToObject(o, "launches_per_validation", x->launches_per_eval);
+		cJSON_AddNumberToObject(o, "blocking_syncs_per_validation", x->syncs_per_eval);
+	}
 	return o;
 }
 

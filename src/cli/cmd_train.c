@@ -309,6 +309,13 @@ int cli_cmd_train(cli_options *o)
 		remove_stale_temps(out);
 	if (tr_backend_warning(be)[0])
 		fprintf(stderr, "trainer: warning: %s\n", tr_backend_warning(be));
+	{
+		char note[600];
+
+		tr_trainer_data_note(t, note, sizeof(note));
+		if (note[0])
+			fprintf(stderr, "trainer: note: %s\n", note);
+	}
 	if (resume && t->step == o->cfg.iters) {
 		if (!o->quiet)
 			printf("%s: already completed %ld iterations; nothing to do "

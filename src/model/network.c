@@ -5,7 +5,7 @@
  *   z_i = a_{i-1} W_i + b_i;  a_i = relu(z_i) for i < L-1, logits = z_{L-1}.
  * Backward from d = dLoss/dlogits (softmax - onehot) / rows:
  *   dW_i = a_{i-1}^T d;  db_i = column sums of d;
- *   d <- (d W_i^T) * [a_{i-1} > 0]   (for i > 0)
+ *   d <- (d W_i^T) * [a_{i-1} > 0]   (for i > 0; db_{i-1} in the same pass)
  * Update: Adam (TF1) with the L2 gradient lambda * w folded in, over the flat array.
  */
 #include "trainer/model.h"
@@ -142,6 +142,18 @@ int tr_net_load_batch(tr_net *net, const float *x, const float *labels, size_t r
 	return TR_OK;
 }
 
+int tr_net_gather(tr_net *net, const tr_examples *ex, size_t base, const uint32_t *idx,
+		  size_t first, size_t rows, tr_error *err)
+{
+	if (rows > net->max_rows)
+		return tr_fail(err, TR_ERR_INTERNAL, "batch of %zu rows exceeds %zu",
+			       rows, net->max_rows);
+	TRY(net, err, "loading a batch",
+	    tr_backend_gather(net->be, ex, base, idx, first, rows, tr_at(net->x, 0),
+			      tr_at(net->labels, 0)));
+	return TR_OK;
+}
+
 int tr_net_forward(tr_net *net, size_t rows, tr_error *err)
 {
 	const tr_layout *lay = &net->lay;
@@ -208,18 +220,21 @@ int tr_net_backward(tr_net *net, size_t rows, tr_error *err)
 		    tr_backend_gemm(net->be, true, false, n_in, n_out, rows, 1.0f,
 				    tr_at(in, 0), n_in, d, n_out, 0.0f,
 				    tr_at(net->grads, lay->w_off[i]), n_out));
-		TRY(net, err, "backward pass",
-		    tr_backend_bias_grad(net->be, d, rows, n_out,
-					 tr_at(net->grads, lay->b_off[i])));
+		if (i == lay->n_layers - 1)
+			TRY(net, err, "backward pass",
+			    tr_backend_bias_grad(net->be, d, rows, n_out,
+						 tr_at(net->grads, lay->b_off[i])));
 		if (i == 0)
 			break;
 		TRY(net, err, "backward pass",
 		    tr_backend_gemm(net->be, false, true, rows, n_in, n_out, 1.0f, d, n_out,
 				    tr_at(net->params, lay->w_off[i]), n_out, 0.0f,
 				    tr_at(net->delta[1 - cur], 0), n_in));
+		/* the ReLU of layer i-1 and that layer's bias gradient, in one pass */
 		TRY(net, err, "backward pass",
-		    tr_backend_relu_backward(net->be, tr_at(net->delta[1 - cur], 0),
-					     tr_at(in, 0), rows * n_in));
+		    tr_backend_relu_bias_grad(net->be, tr_at(net->delta[1 - cur], 0),
+					      tr_at(in, 0), rows, n_in,
+					      tr_at(net->grads, lay->b_off[i - 1])));
 		cur = 1 - cur;
 	}
 	return TR_OK;
@@ -263,7 +278,7 @@ int tr_net_train_step(tr_net *net, long t, double lr, double l2,
 	    tr_backend_softmax_xent(net->be, tr_at(net->act[L - 1], 0),
 				    tr_at(net->labels, 0), rows, net->lay.sizes[L],
 				    1.0f / (float)rows, tr_at(net->delta[0], 0),
-				    slot(net, TR_SLOT_LOSS), false));
+				    tr_at(NULL, 0), false));
 	if ((rc = tr_net_backward(net, rows, err)))
 		return rc;
 	return tr_net_update(net, t, lr, l2, scope, err);

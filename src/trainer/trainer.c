@@ -43,11 +43,41 @@ double tr_trainer_seconds(const tr_trainer *t)
 	return t->seconds_before + (now_seconds() - t->t_start);
 }
 
+/* The training file (validation and training splits) and the test file, handed to
+ * the backend once: on a device they are copied there, as bytes. */
+static int hand_over_data(tr_trainer *t, tr_error *err)
+{
+	const tr_dataset *d = t->data;
+	tr_examples_info test_info;
+	size_t train_bytes;
+	int rc;
+
+	rc = tr_backend_examples_create(t->be, d->train_images.data, d->train_labels.data,
+					d->train_images.count, d->train.image_size,
+					"training images", &t->ex_train_file, &t->data_info);
+	if (rc == TR_OK)
+		rc = tr_backend_examples_create(t->be, d->test_images.data,
+						d->test_labels.data, d->test_images.count,
+						d->test.image_size, "test images",
+						&t->ex_test_file, &test_info);
+	if (rc != TR_OK) {
+		const tr_error *e = tr_backend_last_error(t->be);
+
+		tr_fail(err, e->status ? e->status : TR_ERR_DEVICE, "%s", e->msg);
+		return tr_error_prefix(err, "loading the data set onto the device");
+	}
+	train_bytes = t->data_info.bytes;
+	if (t->data_info.on_device && !test_info.on_device)
+		t->data_info = test_info;
+	t->data_info.bytes = train_bytes + test_info.bytes;
+	return TR_OK;
+}
+
 int tr_trainer_create(const tr_train_config *cfg, const tr_dataset *data, tr_backend *be,
 		      const float *init_params, tr_trainer **out, tr_error *err)
 {
 	const tr_layout *lay = &cfg->layout;
-	size_t rows, classes = lay->sizes[lay->n_layers];
+	size_t classes = lay->sizes[lay->n_layers];
 	float *params = NULL;
 	tr_trainer *t;
 	int rc;
@@ -73,11 +103,8 @@ int tr_trainer_create(const tr_train_config *cfg, const tr_dataset *data, tr_bac
 	t->cfg = *cfg;
 	t->data = data;
 	t->be = be;
-	rows = cfg->eval_chunk > cfg->batch ? cfg->eval_chunk : cfg->batch;
-	t->host_x = malloc(rows * lay->sizes[0] * sizeof(float));
-	t->host_labels = malloc(rows * sizeof(float));
 	t->idx = malloc(cfg->batch * sizeof(uint32_t));
-	if (!t->host_x || !t->host_labels || !t->idx) {
+	if (!t->idx) {
 		rc = tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
 		goto out_free;
 	}
@@ -87,6 +114,8 @@ int tr_trainer_create(const tr_train_config *cfg, const tr_dataset *data, tr_bac
 		goto out_free;
 	rc = tr_net_create(be, lay, cfg->batch, cfg->eval_chunk, &t->net, err);
 	if (rc)
+		goto out_free;
+	if ((rc = hand_over_data(t, err)))
 		goto out_free;
 	if (!init_params) {
 		params = malloc(lay->n_params * sizeof(float));
@@ -113,23 +142,53 @@ void tr_trainer_free(tr_trainer *t)
 {
 	if (!t)
 		return;
+	tr_backend_examples_free(t->be, t->ex_train_file);
+	tr_backend_examples_free(t->be, t->ex_test_file);
 	tr_net_free(t->net);
 	tr_batcher_free(&t->batcher);
 	free(t->metrics);
-	free(t->host_x);
-	free(t->host_labels);
 	free(t->idx);
 	free(t);
 }
 
+void tr_trainer_data_note(const tr_trainer *t, char *buf, size_t cap)
+{
+	const tr_examples_info *in = &t->data_info;
+
+	if (in->on_device || !in->why[0])
+		snprintf(buf, cap, "%s", "");
+	else
+		snprintf(buf, cap, "the data set (%.1f MB) stays in host memory: %s; each batch "
+			 "is staged through pinned memory instead (slower)",
+			 (double)in->bytes / 1e6, in->why);
+}
+
+/* Where split s lives: which example set, and the index of its first example there. */
+static void split_source(const tr_trainer *t, const tr_split *s, const tr_examples **ex,
+			 size_t *base)
+{
+	const tr_dataset *d = t->data;
+	const uint8_t *train0 = d->train_images.data;
+	size_t bytes = d->train_images.count * s->image_size;
+
+	if (s->images >= train0 && s->images <= train0 + bytes) {
+		*ex = t->ex_train_file;
+		*base = (size_t)(s->images - train0) / s->image_size;
+	} else {
+		*ex = t->ex_test_file;
+		*base = (size_t)(s->images - d->test_images.data) / s->image_size;
+	}
+}
+
 int tr_trainer_step(tr_trainer *t, tr_error *err)
 {
-	size_t B = t->cfg.batch;
+	size_t B = t->cfg.batch, base;
+	const tr_examples *ex;
 	int rc;
 
 	tr_batcher_next(&t->batcher, t->idx);
-	tr_split_gather(&t->data->train, t->idx, 0, B, t->host_x, t->host_labels);
-	rc = tr_net_load_batch(t->net, t->host_x, t->host_labels, B, err);
+	split_source(t, &t->data->train, &ex, &base);
+	rc = tr_net_gather(t->net, ex, base, t->idx, 0, B, err);
 	if (rc)
 		return rc;
 	rc = tr_net_train_step(t->net, t->step + 1, t->cfg.lr, t->cfg.l2, t->cfg.l2_scope,
@@ -146,27 +205,38 @@ static double total_loss(const tr_trainer *t, double ce_sum, double rows, double
 	return ce_sum / rows + t->cfg.l2 * 0.5 * sumsq;
 }
 
+/* Cross-entropy summed over split s into the LOSS slot and its correct predictions
+ * into the CORRECT slot, chunk by chunk, the images gathered on the device. */
+static int measure_split(tr_trainer *t, const tr_split *s, tr_error *err)
+{
+	size_t first, chunk = t->cfg.eval_chunk, base;
+	const tr_examples *ex;
+	int rc;
+
+	split_source(t, s, &ex, &base);
+	for (first = 0; first < s->count; first += chunk) {
+		size_t rows = s->count - first < chunk ? s->count - first : chunk;
+
+		if ((rc = tr_net_gather(t->net, ex, base, NULL, first, rows, err)) ||
+		    (rc = tr_net_forward(t->net, rows, err)) ||
+		    (rc = tr_net_loss(t->net, rows, false, first > 0, err)))
+			return rc;
+	}
+	return TR_OK;
+}
+
 int tr_trainer_evaluate(tr_trainer *t, const tr_split *s, double *loss, double *acc,
 			tr_error *err)
 {
 	double slots[TR_N_SLOTS];
-	size_t first, chunk = t->cfg.eval_chunk;
 	int rc;
 
 	if (s->count == 0) {
 		*loss = *acc = NAN;
 		return TR_OK;
 	}
-	for (first = 0; first < s->count; first += chunk) {
-		size_t rows = s->count - first < chunk ? s->count - first : chunk;
-
-		tr_split_gather(s, NULL, first, rows, t->host_x, t->host_labels);
-		if ((rc = tr_net_load_batch(t->net, t->host_x, t->host_labels, rows, err)) ||
-		    (rc = tr_net_forward(t->net, rows, err)) ||
-		    (rc = tr_net_loss(t->net, rows, false, first > 0, err)))
-			return rc;
-	}
-	if ((rc = tr_net_l2_sumsq(t->net, t->cfg.l2_scope, err)) ||
+	if ((rc = measure_split(t, s, err)) ||
+	    (rc = tr_net_l2_sumsq(t->net, t->cfg.l2_scope, err)) ||
 	    (rc = tr_net_read_slots(t->net, slots, err)))
 		return rc;
 	*loss = total_loss(t, slots[TR_SLOT_LOSS], (double)s->count, slots[TR_SLOT_SUMSQ]);
@@ -177,10 +247,13 @@ int tr_trainer_evaluate(tr_trainer *t, const tr_split *s, double *loss, double *
 int tr_trainer_log_point(tr_trainer *t, tr_metric_row *row, tr_error *err)
 {
 	size_t B = t->cfg.batch;
+	const tr_split *val = &t->data->val;
 	double slots[TR_N_SLOTS];
 	int rc;
 
-	/* The batch just trained on is still loaded: measure it after the update. */
+	/* The batch just trained on is still loaded: measure it after the update, with
+	 * the L2 term of the parameters as they are now (one sum of squares serves both
+	 * this and the validation loss), then read the three slots at once. */
 	if ((rc = tr_net_forward(t->net, B, err)) ||
 	    (rc = tr_net_loss(t->net, B, false, false, err)) ||
 	    (rc = tr_net_l2_sumsq(t->net, t->cfg.l2_scope, err)) ||
@@ -189,15 +262,22 @@ int tr_trainer_log_point(tr_trainer *t, tr_metric_row *row, tr_error *err)
 	row->iter = t->step;
 	row->train_loss = total_loss(t, slots[TR_SLOT_LOSS], (double)B, slots[TR_SLOT_SUMSQ]);
 	row->train_acc = slots[TR_SLOT_CORRECT] / (double)B;
-	rc = tr_trainer_evaluate(t, &t->data->val, &row->val_loss, &row->val_acc, err);
-	if (rc)
-		return rc;
 	/* The loss in its parts (metrics.csv's last three columns). The parameters are the
 	 * same for both losses, so val_loss - l2_term is the validation cross-entropy
 	 * exactly up to double rounding. */
 	row->l2_term = total_loss(t, 0.0, 1.0, slots[TR_SLOT_SUMSQ]);
 	row->train_ce = slots[TR_SLOT_LOSS] / (double)B;
-	row->val_ce = row->val_loss - row->l2_term;
+	row->val_loss = row->val_acc = row->val_ce = NAN;
+	if (val->count > 0) {
+		double sumsq = slots[TR_SLOT_SUMSQ];
+
+		if ((rc = measure_split(t, val, err)) ||
+		    (rc = tr_net_read_slots(t->net, slots, err)))
+			return rc;
+		row->val_loss = total_loss(t, slots[TR_SLOT_LOSS], (double)val->count, sumsq);
+		row->val_acc = slots[TR_SLOT_CORRECT] / (double)val->count;
+		row->val_ce = row->val_loss - row->l2_term;
+	}
 	row->seconds = tr_trainer_seconds(t);
 	if (t->n_metrics == t->cap_metrics) {
 		size_t cap = t->cap_metrics ? 2 * t->cap_metrics : 64;

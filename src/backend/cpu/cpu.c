@@ -453,6 +453,7 @@ static const struct tr_backend_i cpu_iface = {
 	.buf_free = tr_host_buf_free,
 	.upload = tr_host_upload,
 	.download = tr_host_download,
+	.gather = tr_host_gather,
 	.synchronize = NULL,
 	.gemm = cpu_gemm,
 	.bias_act = cpu_bias_act,

@@ -183,6 +183,7 @@ static const struct tr_backend_i ref_iface = {
 	.buf_free = tr_host_buf_free,
 	.upload = tr_host_upload,
 	.download = tr_host_download,
+	.gather = tr_host_gather,
 	.synchronize = NULL,
 	.gemm = ref_gemm,
 	.bias_act = ref_bias_act,

@@ -4,9 +4,10 @@
  *
  * One context and one in-order command queue per backend: every operation is
  * enqueued behind the ones before it and nothing waits for the device except
- * download, synchronize and free. Uploads copy the caller's data into a host staging
- * block and enqueue a non-blocking write from it, so the caller may reuse its array at
- * once and the host does not wait; a staging block is freed when its write completes.
+ * download, synchronize and free. Uploads go through the pinned staging ring
+ * (opencl_staging.c): the caller may reuse its array at once and the host does not wait.
+ * TRAINER_CL_SYNC=1 makes every operation wait for the device instead, so that an
+ * error names the operation that failed (tr_cl_after_op).
  */
 #include "opencl_impl.h"
 
@@ -20,9 +21,6 @@
 #define CLBLAST_VERSION_TEXT                                                      \
 	STR(CLBLAST_VERSION_MAJOR) "." STR(CLBLAST_VERSION_MINOR) "." STR(         \
 		CLBLAST_VERSION_PATCH)
-
-/* Uploads in flight before an upload waits for the oldest to finish. */
-#define MAX_STAGING 64
 
 /* Backends open now; CLBlast's program cache is cleared when the last one closes. */
 static int n_open;
@@ -41,60 +39,73 @@ int tr_cl_check_view(tr_backend *be, const char *op, const char *arg, tr_view v,
 	return TR_OK;
 }
 
-/* Is there room on the device for `bytes` more? Errors name the buffer. */
-static int check_room(tr_backend *be, size_t n, const char *what)
+/* Is there room on the device for `bytes` more? Errors name the buffer and its size
+ * ("parameters (795000010 floats, 3032.7 MiB)"). */
+static int check_room(tr_backend *be, cl_ulong bytes, const char *what, bool floats)
 {
 	struct tr_cl *cl = tr_cl_of(be);
-	cl_ulong bytes = (cl_ulong)n * sizeof(float);
+	char size[64];
 
-	if (n > cl->max_alloc / sizeof(float))
+	if (floats)
+		snprintf(size, sizeof(size), "%llu floats, %.1f MiB",
+			 (unsigned long long)(bytes / sizeof(float)), mib(bytes));
+	else
+		snprintf(size, sizeof(size), "%.1f MiB", mib(bytes));
+	if (bytes > cl->max_alloc)
 		return tr_fail(&be->err, TR_ERR_DEVICE,
-			       "OpenCL: cannot allocate %s (%zu floats, %.1f MiB): larger than "
-			       "the largest single buffer %s allows (CL_DEVICE_MAX_MEM_ALLOC_SIZE "
-			       "= %.1f MiB)", what, n, mib(bytes), be->device_name,
-			       mib(cl->max_alloc));
+			       "OpenCL: cannot allocate %s (%s): larger than the largest single "
+			       "buffer %s allows (CL_DEVICE_MAX_MEM_ALLOC_SIZE = %.1f MiB)", what,
+			       size, be->device_name, mib(cl->max_alloc));
 	if (bytes > cl->global_mem - cl->allocated)
 		return tr_fail(&be->err, TR_ERR_DEVICE,
-			       "OpenCL: cannot allocate %s (%zu floats, %.1f MiB): %s has "
-			       "%.1f MiB of global memory and this program's buffers already "
-			       "take %.1f MiB", what, n, mib(bytes), be->device_name,
-			       mib(cl->global_mem), mib(cl->allocated));
-	if (n > TR_CL_MAX_FLOATS)
+			       "OpenCL: cannot allocate %s (%s): %s has %.1f MiB of global memory "
+			       "and this program's buffers already take %.1f MiB", what, size,
+			       be->device_name, mib(cl->global_mem), mib(cl->allocated));
+	if (bytes / sizeof(float) > TR_CL_MAX_FLOATS)
 		return tr_fail(&be->err, TR_ERR_DEVICE,
-			       "OpenCL: cannot allocate %s (%zu floats, %.1f MiB): the kernels "
-			       "index buffers with 32 bits, so a buffer holds at most %zu floats",
-			       what, n, mib(bytes), TR_CL_MAX_FLOATS);
+			       "OpenCL: cannot allocate %s (%s): the kernels index buffers with 32 "
+			       "bits, so a buffer holds at most %zu floats", what, size,
+			       TR_CL_MAX_FLOATS);
 	return TR_OK;
 }
 
-static int create_buffer(tr_backend *be, size_t n, const char *what, cl_mem *out)
+/* tr_cl_create_buffer, for a buffer of floats when `floats` (said in messages). */
+static int create_buffer(tr_backend *be, size_t bytes, cl_mem_flags flags,
+			 const char *what, bool floats, cl_mem *out)
 {
 	struct tr_cl *cl = tr_cl_of(be);
 	cl_int rc;
 	int status;
 
-	status = check_room(be, n, what);
+	status = check_room(be, bytes, what, floats);
 	if (status != TR_OK)
 		return status;
-	*out = clCreateBuffer(cl->context, CL_MEM_READ_WRITE, n * sizeof(float), NULL, &rc);
+	*out = clCreateBuffer(cl->context, flags, bytes, NULL, &rc);
 	if (rc != CL_SUCCESS) {
 		char label[256];
 
 		*out = NULL;
-		snprintf(label, sizeof(label), "%s, %.1f MiB", what,
-			 mib((cl_ulong)n * sizeof(float)));
+		snprintf(label, sizeof(label), "%s, %.1f MiB", what, mib(bytes));
 		return tr_cl_fail(&be->err, "clCreateBuffer", label, rc);
 	}
-	cl->allocated += (cl_ulong)n * sizeof(float);
+	cl->allocated += bytes;
 	return TR_OK;
 }
 
-static void release_buffer(tr_backend *be, cl_mem mem, size_t n)
+int tr_cl_create_buffer(tr_backend *be, size_t bytes, cl_mem_flags flags,
+			const char *what, cl_mem *out)
+{
+	return create_buffer(be, bytes, flags, what, false, out);
+}
+
+void tr_cl_release_buffer(tr_backend *be, cl_mem mem, size_t bytes)
 {
 	struct tr_cl *cl = tr_cl_of(be);
 
+	if (!mem)
+		return;
 	clReleaseMemObject(mem);
-	cl->allocated -= (cl_ulong)n * sizeof(float);
+	cl->allocated -= bytes;
 }
 
 static int cl_buf_alloc(tr_backend *be, size_t n, const char *what, tr_buf **out)
@@ -104,7 +115,11 @@ static int cl_buf_alloc(tr_backend *be, size_t n, const char *what, tr_buf **out
 
 	if (!b)
 		return tr_fail(&be->err, TR_ERR_INTERNAL, "OpenCL: out of host memory");
-	rc = create_buffer(be, n, what, &b->mem);
+	if (n > SIZE_MAX / sizeof(float))
+		rc = check_room(be, (cl_ulong)-1, what, false);
+	else
+		rc = create_buffer(be, n * sizeof(float), CL_MEM_READ_WRITE, what, true,
+				   &b->mem);
 	if (rc != TR_OK) {
 		free(b);
 		return rc;
@@ -116,7 +131,7 @@ static int cl_buf_alloc(tr_backend *be, size_t n, const char *what, tr_buf **out
 
 static void cl_buf_free(tr_backend *be, tr_buf *buf)
 {
-	release_buffer(be, buf->mem, buf->n);
+	tr_cl_release_buffer(be, buf->mem, buf->n * sizeof(float));
 	free(buf);
 }
 
@@ -131,94 +146,24 @@ int tr_cl_scratch(tr_backend *be, size_t n)
 		return TR_OK;
 	if (want < 2 * cl->scratch_n)
 		want = 2 * cl->scratch_n;
-	rc = create_buffer(be, want, "scratch buffer for partial sums", &mem);
+	rc = create_buffer(be, want * sizeof(float), CL_MEM_READ_WRITE,
+			   "scratch buffer for partial sums", true, &mem);
 	if (rc != TR_OK)
 		return rc;
 	/* Commands already queued that use the old one keep it alive until they end. */
-	if (cl->scratch)
-		release_buffer(be, cl->scratch, cl->scratch_n);
+	tr_cl_release_buffer(be, cl->scratch, cl->scratch_n * sizeof(float));
 	cl->scratch = mem;
 	cl->scratch_n = want;
 	return TR_OK;
 }
 
-/* Free the staging blocks whose writes have completed (all of them when `all`,
- * which the caller may ask for only once the queue is finished). */
-static void reap_staging(struct tr_cl *cl, bool all)
-{
-	size_t i, kept = 0;
-
-	for (i = 0; i < cl->n_staging; i++) {
-		struct tr_cl_staging *s = &cl->staging[i];
-		cl_int status = CL_QUEUED;
-
-		if (!all && clGetEventInfo(s->done, CL_EVENT_COMMAND_EXECUTION_STATUS,
-					   sizeof(status), &status, NULL) != CL_SUCCESS)
-			status = CL_COMPLETE; /* an invalid event: nothing left to wait for */
-		if (all || status == CL_COMPLETE || status < 0) {
-			clReleaseEvent(s->done);
-			free(s->host);
-		} else {
-			cl->staging[kept++] = *s;
-		}
-	}
-	cl->n_staging = kept;
-}
-
-/* Room for one more staging entry: wait for the oldest write when there are many. */
-static int staging_slot(tr_backend *be)
-{
-	struct tr_cl *cl = tr_cl_of(be);
-	struct tr_cl_staging *grown;
-	cl_int rc;
-
-	reap_staging(cl, false);
-	if (cl->n_staging >= MAX_STAGING) {
-		rc = clWaitForEvents(1, &cl->staging[0].done);
-		if (rc != CL_SUCCESS)
-			return tr_cl_fail(&be->err, "clWaitForEvents", "upload", rc);
-		reap_staging(cl, false);
-	}
-	if (cl->n_staging < cl->cap_staging)
-		return TR_OK;
-	grown = realloc(cl->staging, (cl->cap_staging + 8) * sizeof(*grown));
-	if (!grown)
-		return tr_fail(&be->err, TR_ERR_INTERNAL, "OpenCL: out of host memory");
-	cl->staging = grown;
-	cl->cap_staging += 8;
-	return TR_OK;
-}
-
 static int cl_upload(tr_backend *be, tr_view dst, const float *src, size_t n)
 {
-	struct tr_cl *cl = tr_cl_of(be);
-	struct tr_cl_staging *s;
-	cl_int rc;
-	int status;
+	int status = tr_cl_check_view(be, "upload", "dst", dst, n);
 
-	status = tr_cl_check_view(be, "upload", "dst", dst, n);
-	if (status == TR_OK)
-		status = staging_slot(be);
 	if (status != TR_OK)
 		return status;
-	s = &cl->staging[cl->n_staging];
-	s->host = malloc(n * sizeof(float));
-	if (!s->host)
-		return tr_fail(&be->err, TR_ERR_INTERNAL,
-			       "OpenCL: out of host memory staging an upload of %zu floats", n);
-	memcpy(s->host, src, n * sizeof(float));
-	rc = clEnqueueWriteBuffer(cl->queue, dst.buf->mem, CL_FALSE, dst.off * sizeof(float),
-				  n * sizeof(float), s->host, 0, NULL, &s->done);
-	if (rc != CL_SUCCESS) {
-		free(s->host);
-		return tr_cl_fail(&be->err, "clEnqueueWriteBuffer", "upload", rc);
-	}
-	cl->n_staging++;
-	/* Start the transfer now rather than at the next wait. */
-	rc = clFlush(cl->queue);
-	if (rc != CL_SUCCESS)
-		return tr_cl_fail(&be->err, "clFlush", "upload", rc);
-	return TR_OK;
+	return tr_cl_write(be, dst.buf->mem, dst.off * sizeof(float), src, n * sizeof(float));
 }
 
 static int cl_download(tr_backend *be, tr_view src, float *dst, size_t n)
@@ -230,12 +175,12 @@ static int cl_download(tr_backend *be, tr_view src, float *dst, size_t n)
 	status = tr_cl_check_view(be, "download", "src", src, n);
 	if (status != TR_OK)
 		return status;
-	/* Blocking, on the in-order queue: it waits for everything queued before it. */
+	/* Blocking, on the in-order queue: it waits for everything queued before it, so
+	 * an error of any of those can surface here. */
 	rc = clEnqueueReadBuffer(cl->queue, src.buf->mem, CL_TRUE, src.off * sizeof(float),
 				 n * sizeof(float), dst, 0, NULL, NULL);
 	if (rc != CL_SUCCESS)
-		return tr_cl_fail(&be->err, "clEnqueueReadBuffer", "download", rc);
-	reap_staging(cl, false);
+		return tr_cl_fail_async(be, "clEnqueueReadBuffer", "download", rc);
 	return TR_OK;
 }
 
@@ -245,8 +190,8 @@ static int cl_synchronize(tr_backend *be)
 	cl_int rc = clFinish(cl->queue);
 
 	if (rc != CL_SUCCESS)
-		return tr_cl_fail(&be->err, "clFinish", NULL, rc);
-	reap_staging(cl, true);
+		return tr_cl_fail_async(be, "clFinish", NULL, rc);
+	tr_cl_ring_drain(cl);
 	return TR_OK;
 }
 
@@ -257,10 +202,10 @@ static void cl_free(tr_backend *be)
 	if (cl) {
 		if (cl->queue)
 			clFinish(cl->queue);
-		reap_staging(cl, true);
-		free(cl->staging);
-		if (cl->scratch)
-			clReleaseMemObject(cl->scratch);
+		tr_cl_ring_free(cl);
+		tr_cl_data_release(be);
+		tr_cl_release_buffer(be, cl->scratch, cl->scratch_n * sizeof(float));
+		tr_cl_release_buffer(be, cl->gemm_temp, cl->gemm_temp_bytes);
 		tr_cl_release_programs(cl);
 		if (cl->queue)
 			clReleaseCommandQueue(cl->queue);
@@ -290,6 +235,11 @@ static const struct tr_backend_i cl_iface = {
 	.adam_l2 = tr_cl_adam_l2,
 	.sum_squares = tr_cl_sum_squares,
 	.count_correct = tr_cl_count_correct,
+	.relu_bias_grad = tr_cl_relu_bias_grad,
+	.examples_to_device = tr_cl_examples_to_device,
+	.examples_free_device = tr_cl_examples_free_device,
+	.gather = tr_cl_gather,
+	.counters = tr_cl_counters,
 	.tune = tr_cl_tune,
 };
 
@@ -370,7 +320,10 @@ static int setup(tr_backend *be, const struct tr_cl_device *dev, const char *spe
 		cl->queue = NULL;
 		return tr_cl_fail(&be->err, "clCreateCommandQueue", be->device_name, rc);
 	}
-	status = tr_cl_build_programs(cl, be->device_name, &be->err);
+	cl->sync_each = tr_cl_env_flag("TRAINER_CL_SYNC");
+	status = tr_cl_ring_create(be);
+	if (status == TR_OK)
+		status = tr_cl_build_programs(cl, be->device_name, &be->err);
 	if (status == TR_OK)
 		tr_cl_tuning_at_open(be, opts->no_tuning_cache);
 	return status;

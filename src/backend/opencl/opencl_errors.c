@@ -8,7 +8,11 @@
  */
 #include "opencl_impl.h"
 
-#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 
 struct code_name {
 	int code;
@@ -205,4 +209,35 @@ int tr_cl_fail(tr_error *err, const char *call, const char *what, cl_int code)
 			       what, tr_cl_errname(code), (int)code, hint(code));
 	return tr_fail(err, TR_ERR_DEVICE, "OpenCL: %s failed: %s (%d)%s", call,
 		       tr_cl_errname(code), (int)code, hint(code));
+}
+
+int tr_cl_fail_async(tr_backend *be, const char *call, const char *what, cl_int code)
+{
+	struct tr_cl *cl = tr_cl_of(be);
+	const char *guess = "";
+	char where[160];
+
+	if (cl->sync_each)
+		return tr_cl_fail(&be->err, call, what, code); /* nothing else was pending */
+	if (code == -4 || code == -5)
+		guess = " (on most drivers it means the device ran out of memory or resources, "
+			"or a kernel read or wrote out of bounds)";
+	if (what && *what)
+		snprintf(where, sizeof(where), "%s(%s)", call, what);
+	else
+		snprintf(where, sizeof(where), "%s", call);
+	return tr_fail(&be->err, TR_ERR_DEVICE,
+		       "OpenCL: %s failed: %s (%d)%s. The device runs operations "
+		       "asynchronously, so this error may come from any operation queued since "
+		       "the last synchronisation, not from this one: run again with "
+		       "TRAINER_CL_SYNC=1 (slower: it waits after every operation) to have the "
+		       "failing one named", where, tr_cl_errname(code), (int)code, guess);
+}
+
+bool tr_cl_env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
+		     !strcasecmp(v, "on"));
 }

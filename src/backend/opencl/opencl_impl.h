@@ -1,8 +1,11 @@
 /*
  * opencl_impl.h - what the files of the OpenCL backend share (private to this folder).
  *
- *   opencl_backend.c  open/free, buffers, uploads and downloads, the registration
+ *   opencl_backend.c  open/free, buffers, downloads, the registration
+ *   opencl_staging.c  the pinned staging ring every host-to-device write goes through
+ *   opencl_data.c     the data set on the device and the gather op
  *   opencl_ops.c      the operations: CLBlast GEMM and the launches of cl/ kernels
+ *   opencl_counters.c counting launches, transfers and waits (CLBlast's included)
  *   opencl_program.c  building cl/ programs (embedded, or from $TRAINER_CL_DIR)
  *   opencl_devices.c  device enumeration, device strings, --list-devices text
  *   opencl_errors.c   every OpenCL and CLBlast status code to its name
@@ -31,7 +34,7 @@
  * no separator, so it must end in a space (else clBuildProgram: CL_INVALID_BUILD_OPTIONS). */
 #define TR_CL_CLBLAST_OPTIONS TR_CL_DENORMS_OPTION " "
 
-/* The kernels of cl/kernels.cl; opencl_program.c says which file holds which. */
+/* The kernels of the cl/ files; opencl_program.c says which file holds which. */
 enum tr_cl_kernel_id {
 	TR_K_BIAS_ACT,
 	TR_K_RELU_BACKWARD,
@@ -42,10 +45,11 @@ enum tr_cl_kernel_id {
 	TR_K_REDUCE_SUM,
 	TR_K_BIAS_GRAD_PARTIAL,
 	TR_K_BIAS_GRAD_FINAL,
+	TR_K_GATHER_EXAMPLES,
 	TR_CL_N_KERNELS
 };
 
-#define TR_CL_N_PROGRAMS 1 /* .cl files */
+#define TR_CL_N_PROGRAMS 2 /* .cl files */
 
 struct tr_cl_kernel {
 	const char *name; /* the __kernel function's name */
@@ -53,11 +57,7 @@ struct tr_cl_kernel {
 	size_t wg;        /* work-group size used for it: a power of two */
 };
 
-/* A host copy of uploaded data, kept until the non-blocking write from it completes. */
-struct tr_cl_staging {
-	void *host;
-	cl_event done;
-};
+struct tr_cl_ring; /* opencl_staging.c */
 
 /* The backend's context (tr_backend.context). */
 struct tr_cl {
@@ -73,13 +73,30 @@ struct tr_cl {
 	cl_ulong local_mem;   /* CL_DEVICE_LOCAL_MEM_SIZE */
 	size_t max_wg;        /* CL_DEVICE_MAX_WORK_GROUP_SIZE, capped by item size [0] */
 	cl_ulong allocated;   /* bytes in our live buffers, scratch included */
+	bool sync_each;       /* TRAINER_CL_SYNC=1: wait after every operation */
 
 	cl_mem scratch;       /* partial sums of the reductions; grown as needed */
 	size_t scratch_n;     /* its size in floats */
 
-	struct tr_cl_staging *staging; /* uploads in flight */
-	size_t n_staging;
-	size_t cap_staging;
+	struct tr_cl_ring *ring; /* pinned staging for every host-to-device write */
+
+	/* The gather op (opencl_data.c). */
+	cl_mem pixel_scale;   /* tr_pixel_scale: 256 floats */
+	cl_mem gather_idx;    /* a batch's example indices (uint) */
+	size_t gather_idx_n;
+	float *host_batch;    /* host-staged gathers: one batch or chunk, converted */
+	size_t host_batch_n;
+
+	/* CLBlast's indirect GEMM needs a temporary buffer; given one, it does not
+	 * allocate one per call (opencl_ops.c). */
+	cl_mem gemm_temp;
+	size_t gemm_temp_bytes;
+	struct tr_cl_temp_size {
+		bool ta, tb;
+		size_t m, n, k, a_off, b_off, c_off;
+		size_t bytes;
+	} temp_sizes[64];     /* CLBlastSGemmTempBufferSize per call seen, a small cache */
+	size_t n_temp_sizes;
 
 	/* Tuned XgemmDirect parameters per transposition (opencl_tune.c): when set,
 	 * tr_cl_gemm has CLBlast switch sets before a GEMM whose transposition differs
@@ -92,6 +109,13 @@ struct tr_cl {
 struct tr_buf {
 	cl_mem mem;
 	size_t n;    /* floats */
+};
+
+/* The device copy of a set of examples (tr_examples.device). */
+struct tr_cl_examples {
+	cl_mem images;  /* uchar, count x image_size */
+	cl_mem labels;  /* uchar, count */
+	size_t bytes;   /* both together */
 };
 
 static inline struct tr_cl *tr_cl_of(tr_backend *be)
@@ -107,6 +131,13 @@ const char *tr_cl_errname(cl_int code);
 const char *tr_clblast_errname(int code);
 /* Record "OpenCL: <call>(<what>) failed: <NAME> (<code>)[; hint]" as TR_ERR_DEVICE. */
 int tr_cl_fail(tr_error *err, const char *call, const char *what, cl_int code);
+/* The same for a call that waited for the device (a blocking read, clFinish): the
+ * error may belong to any operation queued since the last wait, and the message says
+ * so, and how to find which (TRAINER_CL_SYNC=1), unless every operation is waited for
+ * already. Records it in be->err. */
+int tr_cl_fail_async(tr_backend *be, const char *call, const char *what, cl_int code);
+/* Is the environment variable `name` set to 1 (or yes/true/on)? */
+bool tr_cl_env_flag(const char *name);
 /* The message for "no OpenCL platform": no ICD installed, and how to get one. */
 const char *tr_cl_no_driver_text(void);
 
@@ -154,6 +185,25 @@ void tr_cl_release_programs(struct tr_cl *cl);
 
 /* ---- opencl_ops.c ---- */
 
+/* One kernel argument: its size and where its value is (NULL for local memory). */
+struct tr_cl_karg {
+	size_t size;
+	const void *value;
+};
+
+#define TR_CL_ARG(x) { sizeof(x), &(x) }
+#define TR_CL_LOCAL_FLOATS(n) { (n) * sizeof(float), NULL }
+#define TR_CL_N_ARGS(a) ((cl_uint)(sizeof(a) / sizeof((a)[0])))
+
+/* Set the arguments of kernel id and enqueue it over `dims` dimensions. */
+int tr_cl_launch(tr_backend *be, int id, const struct tr_cl_karg *args, cl_uint nargs,
+		 cl_uint dims, const size_t *global, const size_t *local);
+/* One work-item per item, in work-groups of the kernel's size. */
+int tr_cl_launch_1d(tr_backend *be, int id, const struct tr_cl_karg *args, cl_uint nargs,
+		    size_t items);
+/* Forget the GEMM temporary sizes asked so far (after CLBlast's parameters change). */
+void tr_cl_forget_temp_sizes(struct tr_cl *cl);
+
 int tr_cl_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k,
 	       float alpha, tr_view a, size_t lda, tr_view b, size_t ldb,
 	       float beta, tr_view c, size_t ldc);
@@ -164,6 +214,8 @@ int tr_cl_softmax_xent(tr_backend *be, tr_view logits, tr_view labels, size_t ro
 		       size_t cols, float grad_scale, tr_view dlogits, tr_view loss,
 		       bool accumulate);
 int tr_cl_bias_grad(tr_backend *be, tr_view dy, size_t rows, size_t cols, tr_view db);
+int tr_cl_relu_bias_grad(tr_backend *be, tr_view dy, tr_view y, size_t rows, size_t cols,
+			 tr_view db);
 int tr_cl_adam_l2(tr_backend *be, tr_view param, tr_view grad, tr_view m, tr_view v,
 		  size_t n, const tr_adam_params *p);
 int tr_cl_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out, bool accumulate);
@@ -184,7 +236,42 @@ int tr_cl_gemm_select(struct tr_cl *cl, bool ta, bool tb);
 /* tr_backend_tune for OpenCL: search, apply, save. */
 int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err);
 
+/* After an operation was enqueued: with TRAINER_CL_SYNC=1, wait for it and report its
+ * failure as that operation's (`what`); otherwise nothing. */
+int tr_cl_after_op(tr_backend *be, const char *what);
+
+/* ---- opencl_staging.c ---- */
+
+int tr_cl_ring_create(tr_backend *be);
+void tr_cl_ring_free(struct tr_cl *cl);
+/* Write len bytes from host memory src into dst at byte offset dst_off, through the
+ * pinned ring: returns once src has been copied; the transfer runs asynchronously. */
+int tr_cl_write(tr_backend *be, cl_mem dst, size_t dst_off, const void *src, size_t len);
+/* Forget every pending write, after the queue has been finished. */
+void tr_cl_ring_drain(struct tr_cl *cl);
+
+/* ---- opencl_data.c ---- */
+
+int tr_cl_examples_to_device(tr_backend *be, tr_examples *ex, const char *what,
+			     tr_examples_info *info);
+void tr_cl_examples_free_device(tr_backend *be, tr_examples *ex);
+int tr_cl_gather(tr_backend *be, const tr_examples *ex, size_t base, const uint32_t *idx,
+		 size_t first, size_t n, tr_view x, tr_view labels);
+/* Free the gather op's buffers (at close). */
+void tr_cl_data_release(tr_backend *be);
+
+/* ---- opencl_counters.c ---- */
+
+bool tr_cl_counters(const tr_backend *be, tr_backend_counters *out);
+
 /* ---- opencl_backend.c ---- */
+
+/* Create a device buffer of `bytes` after checking it fits (the device's largest
+ * buffer, its memory less what this backend holds); errors name `what`. */
+int tr_cl_create_buffer(tr_backend *be, size_t bytes, cl_mem_flags flags,
+			const char *what, cl_mem *out);
+/* Release a buffer tr_cl_create_buffer made (NULL is a no-op). */
+void tr_cl_release_buffer(tr_backend *be, cl_mem mem, size_t bytes);
 
 /* Make the scratch buffer hold at least n floats (contents undefined). */
 int tr_cl_scratch(tr_backend *be, size_t n);

@@ -20,7 +20,8 @@ static const struct {
 	int first;
 	int count;
 } program_files[TR_CL_N_PROGRAMS] = {
-	{ "kernels.cl", 0, TR_CL_N_KERNELS },
+	{ "kernels.cl", 0, TR_K_GATHER_EXAMPLES },
+	{ "data.cl", TR_K_GATHER_EXAMPLES, 1 },
 };
 
 static const char *const kernel_names[TR_CL_N_KERNELS] = {
@@ -33,12 +34,14 @@ static const char *const kernel_names[TR_CL_N_KERNELS] = {
 	[TR_K_REDUCE_SUM] = "reduce_sum",
 	[TR_K_BIAS_GRAD_PARTIAL] = "bias_grad_partial",
 	[TR_K_BIAS_GRAD_FINAL] = "bias_grad_final",
+	[TR_K_GATHER_EXAMPLES] = "gather_examples",
 };
 
 /* Kernels that keep one float per work-item in local memory. */
 static bool uses_local_tmp(int id)
 {
-	return id == TR_K_SUM_SQUARES || id == TR_K_REDUCE_SUM;
+	return id == TR_K_SUM_SQUARES || id == TR_K_REDUCE_SUM || id == TR_K_SOFTMAX_XENT ||
+	       id == TR_K_COUNT_CORRECT;
 }
 
 /* A work-group size we prefer when the device allows it: a common sweet spot on GPUs,

@@ -143,11 +143,14 @@ static int override(cl_device_id dev, const char *kernel, const char *const *nam
 					 (const char **)names, values);
 }
 
-/* Hand the set to CLBlast; returns a CLBlastStatusCode (and which kernel in *what). */
-static int apply_set(cl_device_id dev, const struct gemm_set *s, const char **what)
+/* Hand the set to CLBlast; returns a CLBlastStatusCode (and which kernel in *what).
+ * The GEMMs' temporary sizes depend on the parameters: they are asked again. */
+static int apply_set(struct tr_cl *cl, const struct gemm_set *s, const char **what)
 {
+	cl_device_id dev = cl->device;
 	int st = CLBlastSuccess;
 
+	tr_cl_forget_temp_sizes(cl);
 	if (s->have_direct) {
 		*what = "XgemmDirect";
 		st = override(dev, "XgemmDirect", direct_names, N_DIRECT, s->direct);
@@ -449,7 +452,7 @@ void tr_cl_tuning_at_open(tr_backend *be, bool skip)
 		return;
 	}
 	free(text);
-	st = apply_set(cl->device, &s, &what);
+	st = apply_set(cl, &s, &what);
 	if (st != CLBlastSuccess) {
 		snprintf(be->tuning, sizeof(be->tuning), "CLBlast: defaults (tuning cache ignored)");
 		snprintf(be->warning, sizeof(be->warning),
@@ -1007,7 +1010,7 @@ static void try_candidates(struct tuner *t, bool direct)
 		snprintf(label, sizeof(label), "%s %zu/%zu", direct ? "XgemmDirect" : "Xgemm",
 			 c + 1, n);
 		say(t, "%s: %s", label, params);
-		st = col ? apply_set(t->cl->device, &set, &what) : CLBlastSuccess;
+		st = col ? apply_set(t->cl, &set, &what) : CLBlastSuccess;
 		if (!col || st != CLBlastSuccess) {
 			if (col)
 				say(t, "  %s: CLBlast refused it (%s): skipped", label,
@@ -1083,7 +1086,7 @@ int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
 			memcpy(best.indirect, t.indirect[i], sizeof(best.indirect));
 		}
 		best.min_indirect = T;
-		st = apply_set(t.cl->device, &best, &what);
+		st = apply_set(t.cl, &best, &what);
 		if (st != CLBlastSuccess) {
 			rc = tr_fail(err, TR_ERR_DEVICE, "tune: CLBlast refused the chosen %s "
 				     "parameters: %s", what, tr_clblast_errname(st));
