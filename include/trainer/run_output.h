@@ -21,6 +21,9 @@ typedef struct tr_run_info {
 	const char *message;     /* the error that ended the run, or NULL */
 	bool have_test;          /* test_loss and test_acc are valid */
 	double test_loss, test_acc;
+	bool have_best;          /* the best parameters' figures are valid (best_params.h) */
+	long best_iter;
+	double best_val_acc, best_test_acc;
 } tr_run_info;
 
 /* Write summary.json into dir. */

@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "progress.h"
+#include "trainer/best_params.h"
 #include "trainer/checkpoint.h"
 #include "trainer/fs.h"
+#include "trainer/run_analysis.h"
 #include "trainer/run_output.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -87,6 +89,8 @@ static int on_eval(void *user, tr_trainer *t, const tr_metric_row *row, tr_error
 	cli_progress_eval(&ctx->progress, row);
 	rc = tr_run_write_metrics(ctx->out, t, err);
 	if (!rc)
+		rc = tr_best_update(ctx->out, t, row, err);
+	if (!rc)
 		rc = tr_run_write_summary(ctx->out, t, &ctx->info, err);
 	return rc;
 }
@@ -109,6 +113,26 @@ static void default_out_dir(char *buf, size_t cap)
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	snprintf(buf, cap, "runs/run-%s", stamp);
+}
+
+/* Confusion matrix, misclassified digits and dead units with the final parameters,
+ * then the test accuracy of the best ones (run_analysis.h); the last thing a completed
+ * run does with its network. */
+static int end_of_run_analyses(struct run_ctx *ctx, tr_trainer *t, tr_error *err)
+{
+	tr_run_analysis a;
+	int rc;
+
+	if (!(rc = tr_run_analyse(t, &a, err)) &&
+	    !(rc = tr_run_analyse_best(t, ctx->out, &a, err)) &&
+	    !(rc = tr_run_write_analysis(ctx->out, &a, err)) && a.have_best) {
+		ctx->info.have_best = true;
+		ctx->info.best_iter = a.best_iter;
+		ctx->info.best_val_acc = a.best_val_acc;
+		ctx->info.best_test_acc = a.best_test_acc;
+	}
+	tr_run_analysis_free(&a);
+	return rc;
 }
 
 /* Final test evaluation, weights and summary after training ended with `status`. */
@@ -141,6 +165,8 @@ static int finish(struct run_ctx *ctx, tr_trainer *t, int status, tr_error *err)
 		    (rc = tr_run_write_weights(ctx->out, &t->cfg.layout, params, &e2)))
 			goto out_fail;
 	}
+	if (status == TR_OK && (rc = end_of_run_analyses(ctx, t, &e2)))
+		goto out_fail;
 	if ((rc = tr_run_write_metrics(ctx->out, t, &e2)) ||
 	    (rc = tr_run_write_summary(ctx->out, t, &ctx->info, &e2)))
 		goto out_fail;

@@ -97,6 +97,17 @@ int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info
 	add_number(res, "val_acc", last ? last->val_acc : NAN);
 	add_number(res, "best_val_acc", best_acc);
 	cJSON_AddNumberToObject(res, "best_val_iter", (double)best_iter);
+	/* The parameters at the best validation accuracy (best/), tested at the end. */
+	if (info->have_best) {
+		cJSON *best = cJSON_AddObjectToObject(root, "best");
+
+		cJSON_AddStringToObject(best, "parameters", "best/");
+		cJSON_AddNumberToObject(best, "iter", (double)info->best_iter);
+		add_number(best, "val_acc", info->best_val_acc);
+		add_number(best, "test_acc", info->best_test_acc);
+	} else {
+		cJSON_AddNullToObject(root, "best");
+	}
 	if (info->message)
 		cJSON_AddStringToObject(root, "message", info->message);
 	else
