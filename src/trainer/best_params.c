@@ -123,13 +123,13 @@ int tr_best_update(const char *dir, tr_trainer *t, const tr_metric_row *row, tr_
 	size_t i;
 	int rc;
 
+	remove_stale(dir);
 	if (!isfinite(row->val_acc))
 		return TR_OK;
 	for (i = 0; i < t->n_metrics; i++)
 		if (&t->metrics[i] != row && t->metrics[i].iter != row->iter &&
 		    !(t->metrics[i].val_acc < row->val_acc))
 			return TR_OK;
-	remove_stale(dir);
 	params = malloc(lay->n_params * sizeof(float));
 	if (!params)
 		return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
@@ -157,7 +157,8 @@ out_remove:
 	remove_set(tmp);
 out_free:
 	free(params);
-	return rc;
+	return tr_error_prefix(err, "%s/%s (the best parameters so far, kept as they were)",
+			       dir, TR_BEST_DIR);
 }
 
 int tr_best_read(const char *dir, const tr_layout *lay, float *flat, long *iter,

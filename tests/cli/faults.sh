@@ -159,7 +159,7 @@ if mount -t tmpfs -o size=1m tmpfs "$M" 2>/dev/null; then
 	timeout 60 "$BIN" --resume "$M/run" --iters 40 "${BASE[@]}" >"$TMP/out" 2>"$TMP/err" || RC=$?
 	check "full tmpfs: exit code 4 ($RC: $(head -c 300 "$TMP/err"))" test "$RC" -eq 4
 	check "full tmpfs: the message names the file and says the disk is full" \
-		grep -Eq "$M/run/(checkpoint.bin|metrics.csv|summary.json).*No space left on device" "$TMP/err"
+		grep -Eq "$M/run/(checkpoint.bin|metrics.csv|summary.json|best).*No space left on device" "$TMP/err"
 	check "full tmpfs: no sanitizer report" san_clean "$TMP/err"
 	check "full tmpfs: the previous checkpoint is intact" test "$(cksum <"$M/run/checkpoint.bin")" = "$ck_before"
 	check "full tmpfs: no temporary file left" no_temps "$M/run"
