@@ -64,6 +64,11 @@ int tr_trainer_create(const tr_train_config *cfg, const tr_dataset *data, tr_bac
 		      const float *init_params, tr_trainer **out, tr_error *err);
 void tr_trainer_free(tr_trainer *t); /* NULL-safe */
 
+/* Where split s (one of t->data's) lives on the backend: which example set, and the
+ * index of its first example there (for tr_net_gather). */
+void tr_trainer_split_source(const tr_trainer *t, const tr_split *s, const tr_examples **ex,
+			     size_t *base);
+
 /* One training iteration: next batch, forward, backward, update. */
 int tr_trainer_step(tr_trainer *t, tr_error *err);
 

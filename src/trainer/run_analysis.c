@@ -30,10 +30,12 @@ static int download(tr_trainer *t, tr_buf *buf, float *dst, size_t n, tr_error *
 static int forward_chunk(tr_trainer *t, const tr_split *s, size_t first, size_t rows,
 			 tr_error *err)
 {
+	const tr_examples *ex;
+	size_t base;
 	int rc;
 
-	tr_split_gather(s, NULL, first, rows, t->host_x, t->host_labels);
-	if ((rc = tr_net_load_batch(t->net, t->host_x, t->host_labels, rows, err)) ||
+	tr_trainer_split_source(t, s, &ex, &base);
+	if ((rc = tr_net_gather(t->net, ex, base, NULL, first, rows, err)) ||
 	    (rc = tr_net_forward(t->net, rows, err)))
 		return tr_error_prefix(err, "end-of-run analysis");
 	return TR_OK;

@@ -163,9 +163,8 @@ void tr_trainer_data_note(const tr_trainer *t, char *buf, size_t cap)
 			 (double)in->bytes / 1e6, in->why);
 }
 
-/* Where split s lives: which example set, and the index of its first example there. */
-static void split_source(const tr_trainer *t, const tr_split *s, const tr_examples **ex,
-			 size_t *base)
+void tr_trainer_split_source(const tr_trainer *t, const tr_split *s, const tr_examples **ex,
+			     size_t *base)
 {
 	const tr_dataset *d = t->data;
 	const uint8_t *train0 = d->train_images.data;
@@ -187,7 +186,7 @@ int tr_trainer_step(tr_trainer *t, tr_error *err)
 	int rc;
 
 	tr_batcher_next(&t->batcher, t->idx);
-	split_source(t, &t->data->train, &ex, &base);
+	tr_trainer_split_source(t, &t->data->train, &ex, &base);
 	rc = tr_net_gather(t->net, ex, base, t->idx, 0, B, err);
 	if (rc)
 		return rc;
@@ -213,7 +212,7 @@ static int measure_split(tr_trainer *t, const tr_split *s, tr_error *err)
 	const tr_examples *ex;
 	int rc;
 
-	split_source(t, s, &ex, &base);
+	tr_trainer_split_source(t, s, &ex, &base);
 	for (first = 0; first < s->count; first += chunk) {
 		size_t rows = s->count - first < chunk ? s->count - first : chunk;
 
