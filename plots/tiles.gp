@@ -1,12 +1,14 @@
 # tiles.gp - the first columns of W1 as 28x28 tiles: what each first-layer unit looks
-# at. Each tile is min-max normalised on its own; blank lines separate the tiles.
-# Variables (gnuplot -e): plotdir, file (raw float32 mosaic, row-major, NaN between
-# tiles), w, h (its size in pixels), out (without extension: writes .png), title.
+# at, on one diverging colour scale [-scale, scale] for every tile (white: 0), one
+# mosaic per file side by side. Variables (gnuplot -e): plotdir, files (raw float32
+# mosaics, row-major, NaN between tiles), names (one quoted word per mosaic), w, h (a
+# mosaic's size in pixels), scale, out (without extension: writes .png), title.
 load plotdir.'/common.gp'
-eval png_term(760, 700)
+n = words(files)
+eval png_term(40 + 680 * n, 720)
 set output out.'.png'
-set cbrange [0:1]
-set cblabel 'per-tile (w - min) / (max - min)'
+eval diverging(scale)
+set cblabel 'w'
 unset grid
 unset key
 unset tics
@@ -14,6 +16,10 @@ set cbtics
 set size ratio -1
 set xrange [-0.5 : w - 0.5]
 set yrange [h - 0.5 : -0.5]
-set title title
-plot file binary array=(w, h) format='%float32' with image
+set multiplot layout 1, n title title
+do for [i = 1:n] {
+	set title (word(names, i) eq '_') ? '' : word(names, i)
+	plot word(files, i) binary array=(w, h) format='%float32' with image
+}
+unset multiplot
 set output

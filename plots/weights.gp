@@ -1,16 +1,15 @@
-# weights.gp - a run's weight matrices W1..Wn, each min-max normalised to [0, 1] and
-# drawn as an image (rows = inputs, top to bottom; columns = units), as the seed does,
-# with the viridis colour map and a colour bar. Reads the .npy files directly.
-# Variables (gnuplot -e): plotdir, out (path without extension: writes .png), title,
-# n (matrices), and one word per matrix in: files, rows, cols, skips (bytes of .npy
-# header before the float32 data), mins, maxs (the matrix's minimum and maximum).
+# weights.gp - weight matrices drawn as images (rows = inputs, top to bottom; columns =
+# units), each panel on a diverging colour map centred at 0 (white) with a symmetric
+# scale [-s, s]: what is near zero looks white, in every panel alike. Reads the .npy
+# files directly. Variables (gnuplot -e): plotdir, out (path without extension: writes
+# .png), title, n (panels), ncols (panels per row), and one word per panel in: files,
+# rows, cols, skips (bytes of .npy header before the float32 data), scales (s),
+# titles (quoted words).
 load plotdir.'/common.gp'
-ncols = n > 1 ? 2 : 1
-nrows = (n + 1) / 2
-eval png_term(1400, 80 + 520 * nrows)
+nrows = (n + ncols - 1) / ncols
+eval png_term(700 * ncols, 80 + 500 * nrows)
 set output out.'.png'
-set cbrange [0:1]
-set cblabel '(w - min) / (max - min)'
+set cblabel 'w'
 set xlabel 'unit (column)'
 set ylabel 'input (row)'
 unset grid
@@ -20,12 +19,12 @@ set multiplot layout nrows, ncols title title
 do for [i = 1:n] {
 	r = word(rows, i) + 0
 	c = word(cols, i) + 0
-	lo = word(mins, i) + 0.0
-	hi = word(maxs, i) + 0.0
+	s = word(scales, i) + 0.0
+	eval diverging(s)
 	set xrange [-0.5 : c - 0.5]
 	set yrange [r - 0.5 : -0.5]
-	set title sprintf('W%d (%d x %d): min %.4g, max %.4g', i, r, c, lo, hi)
-	eval sprintf("plot '%s' binary array=(%d,%d) format='%%float32' skip=%d endian=little using (($1 - %.9g) / (%.9g)) with image", word(files, i), c, r, word(skips, i) + 0, lo, hi - lo)
+	set title sprintf('%s (%d x %d): colour scale +-%.3g', word(titles, i), r, c, s)
+	eval sprintf("plot '%s' binary array=(%d,%d) format='%%float32' skip=%d endian=little with image", word(files, i), c, r, word(skips, i) + 0)
 }
 unset multiplot
 set output

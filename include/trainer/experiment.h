@@ -171,11 +171,39 @@ typedef struct tr_peak_result {
 void tr_peak_detect(const tr_metric_row *rows, size_t n, const tr_peak_params *params,
 		    tr_peak_result *out);
 
+/* A decline of the validation accuracy anywhere in a run (question 1): the smoothed
+ * accuracy fell at least decline_margin below its running peak, whether or not it came
+ * back. */
+typedef struct tr_decline {
+	long from_iter;         /* the running peak it fell from ... */
+	double from_acc;        /* ... and its smoothed accuracy */
+	long bottom_iter;       /* the lowest smoothed point before it recovered (or the end) */
+	double bottom_acc;
+	double drop;            /* from_acc - bottom_acc (>= decline_margin) */
+	double val_loss_from, val_loss_bottom; /* smoothed validation loss (with the L2 term,
+						  as the seed's) at the peak and the bottom */
+	bool val_loss_fell;     /* val_loss_bottom < val_loss_from */
+	double val_ce_from, val_ce_bottom;     /* the cross-entropy alone; NaN when the
+						  metrics have no val_ce column */
+	bool recovered;         /* came back within hold_tol of from_acc ... */
+	long recovered_iter;    /* ... first at this iteration; -1 when it did not */
+} tr_decline;
+
+#define TR_MAX_DECLINES 32
+
+/* Every decline in rows[0..n) (finite prefix), in order. After a recovery the search
+ * goes on from there, with the running peak starting again at the recovery point. The
+ * first `cap` go to out; returns how many there are. params may be NULL. */
+size_t tr_find_declines(const tr_metric_row *rows, size_t n, const tr_peak_params *params,
+			tr_decline *out, size_t cap);
+
 /* Short name of a shape ("peak-then-decline", ...). */
 const char *tr_curve_shape_name(enum tr_curve_shape s);
 
-/* Centred moving average of x[0..n) into out[0..n) with an odd window; near the ends the
- * window shrinks symmetrically (the first and last points are their own average). */
+/* Moving average of x[0..n) into out[0..n) over an odd window of points, centred where
+ * it fits and moved inwards near the ends, so that every value averages `window` points
+ * (min(window, n), made odd): the end of a still-rising curve is the mean of its last
+ * points, never a raw last point. */
 void tr_smooth(const double *x, size_t n, size_t window, double *out);
 
 /* How a run converged (question 2): the last third of the evaluations. */
@@ -219,9 +247,23 @@ void tr_sparsity_compute(const float *w, size_t n, double rel_threshold, tr_spar
 void tr_histogram(const float *w, size_t n, double lo, double hi, size_t bins,
 		  size_t *counts);
 
+/* How far a matrix moved from its initial values: mean |w - w0| / mean |w0| over the
+ * finite pairs (NaN when w0 is all zero or nothing is finite). */
+double tr_weight_movement(const float *w, const float *w0, size_t n);
+
+/* Mean, sample standard deviation (n - 1; 0 for one value), minimum and maximum of
+ * the finite x[0..n); n counts those. All NaN when there is none. */
+typedef struct tr_stats {
+	size_t n;
+	double mean, sd, min, max;
+} tr_stats;
+
+void tr_stats_compute(const double *x, size_t n, tr_stats *out);
+
 /* The first `tiles` columns of W (rows x cols, row-major, rows == side * side) as a
  * mosaic of side x side tiles, `per_row` tiles per row, one pixel of NaN between tiles
- * (gnuplot leaves NaN blank). Each tile is min-max normalised to [0, 1] on its own.
+ * (gnuplot leaves NaN blank). The values are the weights themselves, so that every
+ * tile is drawn on one scale.
  * out has mosaic_w * mosaic_h floats, row-major, with
  * mosaic_w = per_row * (side + 1) - 1 and mosaic_h = rows_of_tiles * (side + 1) - 1. */
 void tr_weight_tiles(const float *w, size_t rows, size_t cols, size_t side, size_t tiles,

@@ -44,19 +44,25 @@ const char *tr_curve_shape_name(enum tr_curve_shape s)
 
 void tr_smooth(const double *x, size_t n, size_t window, double *out)
 {
-	size_t half = window / 2, i, j;
+	size_t half, i, j;
 
+	if (n == 0)
+		return;
+	if (window == 0)
+		window = 1;
+	if (window > n)
+		window = n % 2 ? n : n - 1; /* odd, so that a centred window fits */
+	half = window / 2;
 	for (i = 0; i < n; i++) {
-		size_t h = half;
+		/* window points around i, moved inwards at the ends (never fewer). */
+		size_t lo = i > half ? i - half : 0;
 		double sum = 0;
 
-		if (h > i)
-			h = i;
-		if (h > n - 1 - i)
-			h = n - 1 - i;
-		for (j = i - h; j <= i + h; j++)
+		if (lo + window > n)
+			lo = n - window;
+		for (j = lo; j < lo + window; j++)
 			sum += x[j];
-		out[i] = sum / (double)(2 * h + 1);
+		out[i] = sum / (double)window;
 	}
 }
 
@@ -176,6 +182,88 @@ void tr_peak_detect(const tr_metric_row *rows, size_t n, const tr_peak_params *p
 out_free:
 	free(acc);
 	free(sa);
+}
+
+/* Smoothed validation accuracy, loss and cross-entropy of rows[0..n) in one block
+ * (3n doubles; caller frees), or NULL. */
+static double *smoothed(const tr_metric_row *rows, size_t n, size_t window)
+{
+	double *raw = malloc(3 * n * sizeof(double)), *out = malloc(3 * n * sizeof(double));
+	size_t i, k;
+
+	if (!raw || !out) {
+		free(raw);
+		free(out);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		raw[i] = rows[i].val_acc;
+		raw[n + i] = rows[i].val_loss;
+		raw[2 * n + i] = rows[i].val_ce;
+	}
+	for (k = 0; k < 3; k++)
+		tr_smooth(raw + k * n, n, window, out + k * n);
+	free(raw);
+	return out;
+}
+
+static void record_decline(const tr_metric_row *rows, const double *s, size_t n, size_t p,
+			   size_t b, size_t j, tr_decline *d)
+{
+	const double *sa = s, *sl = s + n, *sc = s + 2 * n;
+
+	d->from_iter = rows[p].iter;
+	d->from_acc = sa[p];
+	d->bottom_iter = rows[b].iter;
+	d->bottom_acc = sa[b];
+	d->drop = sa[p] - sa[b];
+	d->val_loss_from = sl[p];
+	d->val_loss_bottom = sl[b];
+	d->val_loss_fell = sl[b] < sl[p];
+	d->val_ce_from = sc[p];
+	d->val_ce_bottom = sc[b];
+	d->recovered = j < n;
+	d->recovered_iter = j < n ? rows[j].iter : -1;
+}
+
+size_t tr_find_declines(const tr_metric_row *rows, size_t n, const tr_peak_params *params,
+			tr_decline *out, size_t cap)
+{
+	tr_peak_params pp;
+	size_t count = 0, p = 0, i, b, j;
+	double *s;
+
+	if (params)
+		pp = *params;
+	else
+		tr_peak_params_default(&pp);
+	n = finite_prefix(rows, n);
+	if (n < MIN_POINTS)
+		return 0;
+	s = smoothed(rows, n, pp.smooth_window ? (pp.smooth_window | 1) :
+		     tr_peak_default_window(n));
+	if (!s)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if (s[i] > s[p]) {
+			p = i;
+			continue;
+		}
+		if (s[p] - s[i] < pp.decline_margin)
+			continue;
+		/* Fell from p: down to the bottom, until it is back within hold_tol. */
+		for (b = j = i; j < n && s[j] < s[p] - pp.hold_tol; j++)
+			if (s[j] < s[b])
+				b = j;
+		if (count < cap)
+			record_decline(rows, s, n, p, b, j, &out[count]);
+		count++;
+		if (j >= n)
+			break;
+		p = i = j;
+	}
+	free(s);
+	return count;
 }
 
 void tr_convergence_compute(const tr_metric_row *rows, size_t n, size_t window,
@@ -306,23 +394,49 @@ void tr_weight_tiles(const float *w, size_t rows, size_t cols, size_t side, size
 		return;
 	for (t = 0; t < tiles; t++) {
 		size_t x0 = (t % per_row) * (side + 1), y0 = (t / per_row) * (side + 1);
-		double lo = INFINITY, hi = -INFINITY;
 
-		for (i = 0; i < rows; i++) {
-			double v = w[i * cols + t];
-
-			if (isfinite(v)) {
-				lo = v < lo ? v : lo;
-				hi = v > hi ? v : hi;
-			}
-		}
-		for (i = 0; i < rows; i++) {
-			double v = w[i * cols + t];
-			float px = NAN;
-
-			if (isfinite(v))
-				px = hi > lo ? (float)((v - lo) / (hi - lo)) : 0.5f;
-			out[(y0 + i / side) * mw + x0 + i % side] = px;
-		}
+		for (i = 0; i < rows; i++)
+			out[(y0 + i / side) * mw + x0 + i % side] = w[i * cols + t];
 	}
+}
+
+double tr_weight_movement(const float *w, const float *w0, size_t n)
+{
+	double moved = 0, init = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!isfinite(w[i]) || !isfinite(w0[i]))
+			continue;
+		moved += fabs((double)w[i] - (double)w0[i]);
+		init += fabs((double)w0[i]);
+	}
+	return init > 0 ? moved / init : NAN;
+}
+
+void tr_stats_compute(const double *x, size_t n, tr_stats *out)
+{
+	double s = 0, ss = 0;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->min = INFINITY;
+	out->max = -INFINITY;
+	for (i = 0; i < n; i++) {
+		if (!isfinite(x[i]))
+			continue;
+		out->n++;
+		s += x[i];
+		out->min = x[i] < out->min ? x[i] : out->min;
+		out->max = x[i] > out->max ? x[i] : out->max;
+	}
+	if (out->n == 0) {
+		out->mean = out->sd = out->min = out->max = NAN;
+		return;
+	}
+	out->mean = s / (double)out->n;
+	for (i = 0; i < n; i++)
+		if (isfinite(x[i]))
+			ss += (x[i] - out->mean) * (x[i] - out->mean);
+	out->sd = out->n > 1 ? sqrt(ss / (double)(out->n - 1)) : 0.0;
 }

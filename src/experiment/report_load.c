@@ -1,8 +1,11 @@
 /*
  * report_load.c - the run directories of an experiment as rp_run records: summary.json,
- * metrics.csv and the weight matrices, with the figures of the four questions.
+ * metrics.csv, the weight matrices (and how far they moved from their initial values),
+ * analysis.json, with each run's figures for the four questions.
  */
 #include "report_impl.h"
+
+#include "trainer/run_output.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -59,6 +62,21 @@ static void read_config(rp_run *run, const cJSON *cfg)
 	run->eval_every = (long)num(cfg, "eval_every", 0);
 	run->val_size = (long)num(cfg, "val_size", -1);
 	run->shuffle = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "shuffle"));
+	str(cfg, "init_weights", run->init_weights, sizeof(run->init_weights));
+}
+
+/* summary.json's "best": the best parameters' figures (absent before best/ existed). */
+static void read_best(rp_run *run, const cJSON *root)
+{
+	const cJSON *best = cJSON_GetObjectItemCaseSensitive(root, "best");
+
+	run->best_iter = -1;
+	run->best_val_acc = run->best_test_acc = NAN;
+	if (!cJSON_IsObject(best))
+		return;
+	run->best_iter = (long)num(best, "iter", -1);
+	run->best_val_acc = num(best, "val_acc", NAN);
+	run->best_test_acc = num(best, "test_acc", NAN);
 }
 
 int rp_read_summary(rp_run *run, const char *path, tr_error *err)
@@ -85,6 +103,7 @@ int rp_read_summary(rp_run *run, const char *path, tr_error *err)
 	run->diverged = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "diverged")) ||
 			!strcmp(run->status, "diverged");
 	run->diverged_at = (long)num(root, "diverged_at", 0);
+	read_best(run, root);
 	cJSON_Delete(root);
 	return TR_OK;
 }
@@ -99,10 +118,36 @@ static size_t n_matrices(const char *layers)
 	return n < TR_MAX_LAYERS ? n : TR_MAX_LAYERS;
 }
 
+bool rp_initial_params(const rp_run *run, tr_layout *lay, float **params)
+{
+	enum tr_init init;
+	tr_error err;
+
+	*params = NULL;
+	if (tr_layout_parse(run->layers, lay, &err) != TR_OK ||
+	    tr_init_parse(run->init, &init, &err) != TR_OK || run->seed < 0)
+		return false;
+	*params = malloc(lay->n_params * sizeof(float));
+	if (!*params)
+		return false;
+	if (!run->init_weights[0]) {
+		tr_init_params(lay, init, (uint64_t)run->seed, *params);
+		return true;
+	}
+	if (tr_run_read_weights(run->init_weights, lay, *params, &err) == TR_OK)
+		return true;
+	free(*params);
+	*params = NULL;
+	return false;
+}
+
 /* Read wK.npy for every layer; on any problem the run simply has no weight figures. */
 static void read_weights(rp_run *run, const char *dir)
 {
 	size_t k, n = n_matrices(run->layers);
+	float *init = NULL;
+	tr_layout lay;
+	bool known = rp_initial_params(run, &lay, &init);
 
 	run->n_mats = 0;
 	for (k = 0; k < n; k++) {
@@ -117,19 +162,65 @@ static void read_weights(rp_run *run, const char *dir)
 		snprintf(name, sizeof(name), "w%zu.npy", k + 1);
 		join(path, sizeof(path), dir, name);
 		if (stat(path, &st) != 0 || tr_npy_read(path, &w, shape, &ndim, &err) != TR_OK)
-			return;
+			break;
 		if (ndim != 2) {
 			free(w);
-			return;
+			break;
 		}
 		m->rows = shape[0];
 		m->cols = shape[1];
 		m->header_len = (size_t)st.st_size - m->rows * m->cols * sizeof(float);
 		tr_sparsity_compute(w, m->rows * m->cols, TR_SPARSITY_REL, &m->sp);
-		tr_histogram(w, m->rows * m->cols, m->sp.min, m->sp.max, RP_HIST_BINS, m->hist);
+		m->moved = NAN;
+		if (known && k < lay.n_layers && lay.sizes[k] == m->rows &&
+		    lay.sizes[k + 1] == m->cols)
+			m->moved = tr_weight_movement(w, init + lay.w_off[k], m->rows * m->cols);
 		free(w);
 		run->n_mats = k + 1;
 	}
+	free(init);
+}
+
+static void read_analysis(rp_run *run, const char *dir)
+{
+	const cJSON *test, *cls, *dead, *layers, *v;
+	char path[RP_PATH_MAX];
+	rp_analysis *a = &run->an;
+	cJSON *root = NULL;
+	tr_error err;
+	size_t i = 0;
+
+	memset(a, 0, sizeof(*a));
+	join(path, sizeof(path), dir, "analysis.json");
+	if (!is_file(path) || tr_json_read(path, &root, &err) != TR_OK)
+		return;
+	test = cJSON_GetObjectItemCaseSensitive(root, "test");
+	cls = cJSON_GetObjectItemCaseSensitive(test, "per_class");
+	cJSON_ArrayForEach(v, cls) {
+		if (i >= TR_N_CLASSES)
+			break;
+		a->class_images[i] = (size_t)num(v, "images", 0);
+		a->class_acc[i] = num(v, "accuracy", NAN);
+		i++;
+	}
+	a->n_wrong = (size_t)num(test, "misclassified", 0);
+	a->n_shown = (size_t)num(test, "misclassified_shown", 0);
+	dead = cJSON_GetObjectItemCaseSensitive(root, "dead_units");
+	a->val_images = (size_t)num(dead, "validation_images", 0);
+	layers = cJSON_GetObjectItemCaseSensitive(dead, "layers");
+	cJSON_ArrayForEach(v, layers) {
+		if (a->n_hidden >= TR_MAX_LAYERS)
+			break;
+		a->units[a->n_hidden] = (size_t)num(v, "units", 0);
+		a->dead[a->n_hidden] = (size_t)num(v, "dead", 0);
+		a->n_hidden++;
+	}
+	cJSON_Delete(root);
+	a->have = i == TR_N_CLASSES;
+	join(path, sizeof(path), dir, "confusion.csv");
+	a->confusion_file = is_file(path);
+	join(path, sizeof(path), dir, "misclassified.npy");
+	a->misclassified_files = is_file(path) && a->n_shown > 0;
 }
 
 /* Names that can go into gnuplot strings and Markdown links unchanged. */
@@ -142,6 +233,7 @@ static bool drawable_name(const char *s)
 static int load_run(rp_run *run, const char *dir, const char *name, tr_error *err)
 {
 	char path[RP_PATH_MAX];
+	size_t i;
 	int rc;
 
 	memset(run, 0, sizeof(*run));
@@ -153,32 +245,50 @@ static int load_run(rp_run *run, const char *dir, const char *name, tr_error *er
 	if (is_file(path) &&
 	    (rc = tr_metrics_read(path, &run->rows, &run->n_rows, err)))
 		return rc;
+	for (i = 0; i < run->n_rows && !run->has_parts; i++)
+		run->has_parts = isfinite(run->rows[i].val_ce) && isfinite(run->rows[i].l2_term);
 	read_weights(run, dir);
+	read_analysis(run, dir);
 	run->drawable = drawable_name(name);
 	return TR_OK;
 }
 
-/* The settings apart from lr and lambda, as one comparable string. */
+/* Each run's own figures for the questions. */
+static void analyse_run(rp_run *run, const tr_peak_params *pp)
+{
+	size_t i;
+
+	tr_peak_detect(run->rows, run->n_rows, pp, &run->peak);
+	tr_convergence_compute(run->rows, run->n_rows, pp->smooth_window, &run->conv);
+	run->n_declines = tr_find_declines(run->rows, run->n_rows, pp, run->declines,
+					   TR_MAX_DECLINES);
+	run->n_declines_loss_fell = 0;
+	for (i = 0; i < run->n_declines && i < TR_MAX_DECLINES; i++)
+		run->n_declines_loss_fell += run->declines[i].val_loss_fell;
+}
+
+/* The settings apart from seed, lr and lambda, as one comparable string. */
 static void base_key(const rp_run *r, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s|%s|%ld|%ld|%ld|%ld|%s|%ld|%d", r->layers, r->init, r->seed,
-		 r->batch, r->iters, r->eval_every, r->l2_scope, r->val_size, r->shuffle);
+	snprintf(buf, cap, "%s|%s|%ld|%ld|%ld|%s|%ld|%d|%s", r->layers, r->init, r->batch,
+		 r->iters, r->eval_every, r->l2_scope, r->val_size, r->shuffle, r->init_weights);
 }
 
 bool rp_same_base(const rp_run *a, const rp_run *b)
 {
-	char ka[512], kb[512];
+	char ka[RP_PATH_MAX + 512], kb[RP_PATH_MAX + 512];
 
 	base_key(a, ka, sizeof(ka));
 	base_key(b, kb, sizeof(kb));
 	return !strcmp(ka, kb);
 }
 
-/* Runs with L2 first, then by lambda, then by learning rate; the base settings group. */
+/* Runs with L2 first, then by lambda, then by learning rate, then by seed; the base
+ * settings group. */
 static int cmp_runs(const void *pa, const void *pb)
 {
 	const rp_run *a = pa, *b = pb;
-	char ka[512], kb[512];
+	char ka[RP_PATH_MAX + 512], kb[RP_PATH_MAX + 512];
 	int c;
 
 	base_key(a, ka, sizeof(ka));
@@ -189,51 +299,9 @@ static int cmp_runs(const void *pa, const void *pb)
 		return a->l2 > b->l2 ? -1 : 1;
 	if (a->lr != b->lr)
 		return a->lr < b->lr ? -1 : 1;
+	if (a->seed != b->seed)
+		return a->seed < b->seed ? -1 : 1;
 	return strcmp(a->name, b->name);
-}
-
-static void group_runs(rp_report *r)
-{
-	size_t i, j;
-
-	r->n_groups = r->n_pairs = 0;
-	for (i = 0; i < r->n_runs; i = j) {
-		rp_lr_group *g = &r->groups[r->n_groups];
-
-		for (j = i + 1; j < r->n_runs && rp_same_base(&r->runs[i], &r->runs[j]) &&
-			     r->runs[j].l2 == r->runs[i].l2; j++)
-			;
-		if (r->runs[i].l2 > 0 && j - i >= 2 && r->n_groups < RP_MAX_GROUPS) {
-			memset(g, 0, sizeof(*g));
-			for (g->n = 0; g->n < j - i && g->n < sizeof(g->idx) / sizeof(g->idx[0]); g->n++)
-				g->idx[g->n] = i + g->n;
-			r->n_groups++;
-			snprintf(g->tag, sizeof(g->tag), r->n_groups == 1 ? "lr" : "lr-%zu",
-				 r->n_groups);
-		}
-	}
-	for (i = 0; i < r->n_runs; i++) {
-		if (!(r->runs[i].l2 > 0))
-			continue;
-		for (j = 0; j < r->n_runs; j++) {
-			rp_l2_pair *p = &r->pairs[r->n_pairs];
-			char lr[48];
-
-			if (r->runs[j].l2 != 0 || r->runs[j].lr != r->runs[i].lr ||
-			    !rp_same_base(&r->runs[i], &r->runs[j]) || r->n_pairs >= RP_MAX_GROUPS)
-				continue;
-			memset(p, 0, sizeof(*p));
-			p->with = i;
-			p->without = j;
-			tr_exp_format_decimal(r->runs[i].lr, lr, sizeof(lr));
-			snprintf(p->tag, sizeof(p->tag), "l2-lr%s", lr);
-			if (r->n_pairs > 0)
-				snprintf(p->tag + strlen(p->tag), sizeof(p->tag) - strlen(p->tag),
-					 "-%zu", r->n_pairs + 1);
-			r->n_pairs++;
-			break;
-		}
-	}
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -315,9 +383,7 @@ int rp_load_runs(rp_report *r, tr_error *err)
 			snprintf(r->out->skipped, sizeof(r->out->skipped), "%.400s", e2.msg);
 			continue;
 		}
-		tr_peak_detect(run->rows, run->n_rows, &r->peak_params, &run->peak);
-		tr_convergence_compute(run->rows, run->n_rows, r->peak_params.smooth_window,
-				       &run->conv);
+		analyse_run(run, &r->peak_params);
 		r->n_runs++;
 	}
 	if (r->n_runs == 0) {
@@ -326,7 +392,7 @@ int rp_load_runs(rp_report *r, tr_error *err)
 		goto out_free;
 	}
 	qsort(r->runs, r->n_runs, sizeof(rp_run), cmp_runs);
-	group_runs(r);
+	rc = rp_group_runs(r, err);
 
 out_free:
 	for (i = 0; i < n; i++)
@@ -342,6 +408,8 @@ void rp_free_runs(rp_report *r)
 	for (i = 0; i < r->n_runs; i++)
 		free(r->runs[i].rows);
 	free(r->runs);
+	free(r->configs);
 	r->runs = NULL;
-	r->n_runs = 0;
+	r->configs = NULL;
+	r->n_runs = r->n_configs = 0;
 }

@@ -1,8 +1,10 @@
 /*
  * report_plots.c - the report's figures: gnuplot runs the scripts in plots/ (no drawing
  * happens here), with its working directory in the experiment directory and every path
- * relative to it. This file writes the small data files the scripts read (histograms,
- * the W1 tile mosaic) and checks what each gnuplot run produced.
+ * relative to it. This file runs gnuplot, draws each run's own figures, and writes the
+ * small data files the scripts read (histograms against the initial values, the W1
+ * tile mosaic, the confusion matrix, the misclassified digits); the figures across
+ * runs are in report_compare_plots.c.
  */
 #include "report_impl.h"
 
@@ -17,10 +19,11 @@
 
 #include "trainer/fs.h"
 
-#define VARS_MAX 8192
+#define MIS_PER_ROW 8 /* misclassified digits per row of their grid */
 
 static const char *const fig_names[RP_N_FIGS] = {
 	"loss", "acc", "loss-late", "acc-late", "weights", "w1-tiles", "weights-hist",
+	"confusion", "misclassified",
 };
 
 void rp_path(char *buf, size_t cap, const char *fmt, ...)
@@ -37,26 +40,9 @@ void rp_fig_path(const rp_run *run, enum rp_fig f, char *buf, size_t cap)
 	rp_path(buf, cap, "figures/%s/%s", run->name, fig_names[f]);
 }
 
-/* Where gnuplot is, the scripts, and the log; set once per report. */
-struct plotter {
-	const char *dir;          /* the experiment directory (gnuplot's cwd) */
-	char gnuplot[1024];
-	const char *plots_dir;
-	char log[RP_PATH_MAX];
-	tr_report_outcome *out;
-};
+/* ---- gnuplot's -e string ---- */
 
-/* ---- gnuplot's -e string: name='value' with ' doubled, numbers with %.9g ---- */
-
-struct vars {
-	char s[VARS_MAX];
-	size_t len;
-	bool overflow;
-};
-
-static void vadd(struct vars *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void vadd(struct vars *v, const char *fmt, ...)
+void rp_var_add(rp_vars *v, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -70,23 +56,22 @@ static void vadd(struct vars *v, const char *fmt, ...)
 		v->len += (size_t)n;
 }
 
-static void var_str(struct vars *v, const char *name, const char *value)
+void rp_var_str(rp_vars *v, const char *name, const char *value)
 {
 	const char *p;
 
-	vadd(v, "%s='", name);
+	rp_var_add(v, "%s='", name);
 	for (p = value; *p; p++)
-		vadd(v, *p == '\'' ? "''" : "%c", *p);
-	vadd(v, "'; ");
+		rp_var_add(v, *p == '\'' ? "''" : "%c", *p);
+	rp_var_add(v, "'; ");
 }
 
-static void var_num(struct vars *v, const char *name, double x)
+void rp_var_num(rp_vars *v, const char *name, double x)
 {
-	vadd(v, "%s=%.9g; ", name, x);
+	rp_var_add(v, "%s=%.9g; ", name, x);
 }
 
-/* Run one script with the variables; true when it exited 0 and made out.png. */
-static bool gnuplot(struct plotter *pl, const char *script, struct vars *v, const char *out)
+bool rp_gnuplot(rp_plotter *pl, const char *script, rp_vars *v, const char *out)
 {
 	char path[RP_PATH_MAX], png[RP_PATH_MAX];
 	char *argv[5];
@@ -96,7 +81,7 @@ static bool gnuplot(struct plotter *pl, const char *script, struct vars *v, cons
 	int status;
 	FILE *log;
 
-	var_str(v, "plotdir", pl->plots_dir);
+	rp_var_str(v, "plotdir", pl->plots_dir);
 	rp_path(path, sizeof(path), "%s/%s", pl->plots_dir, script);
 	rp_path(png, sizeof(png), "%s/%s.png", pl->dir, out);
 	if (v->overflow)
@@ -123,20 +108,20 @@ out_failed:
 	return false;
 }
 
-/* ---- the runs' figures ---- */
+/* ---- each run's curves ---- */
 
-/* Should the loss axis be logarithmic: do the finite positive losses of rows[first..)
- * span more than RP_LOGY_SPAN? With `val_only` the training loss is left out. */
-static bool loss_spans_decades(const tr_metric_row *rows, size_t n, size_t first,
-			       bool val_only, double *lo, double *hi)
+bool rp_loss_spans_decades(const tr_metric_row *rows, size_t n, size_t first,
+			   bool val_only, bool ce, double *lo, double *hi)
 {
 	size_t i;
 
 	for (i = first; i < n; i++) {
-		double v[2] = { rows[i].val_loss, rows[i].train_loss };
+		double v[3] = { ce ? rows[i].val_ce : rows[i].val_loss,
+				ce ? rows[i].train_ce : rows[i].train_loss,
+				ce ? rows[i].l2_term : NAN };
 		int k;
 
-		for (k = 0; k < (val_only ? 1 : 2); k++) {
+		for (k = 0; k < (val_only ? 1 : 3); k++) {
 			if (!isfinite(v[k]) || v[k] <= 0)
 				continue;
 			*lo = v[k] < *lo ? v[k] : *lo;
@@ -146,7 +131,7 @@ static bool loss_spans_decades(const tr_metric_row *rows, size_t n, size_t first
 	return *hi > 0 && *hi / *lo > RP_LOGY_SPAN;
 }
 
-static void draw_curves(struct plotter *pl, rp_run *run)
+static void draw_curves(rp_plotter *pl, rp_run *run)
 {
 	static const enum rp_fig figs[4] = { RP_FIG_LOSS, RP_FIG_ACC, RP_FIG_LOSS_LATE,
 					     RP_FIG_ACC_LATE };
@@ -157,92 +142,97 @@ static void draw_curves(struct plotter *pl, rp_run *run)
 		size_t first = late ? RP_LATE_SKIP : 0;
 		double lo = INFINITY, hi = 0;
 		char out[RP_PATH_MAX], csv[RP_PATH_MAX], title[RP_PATH_MAX];
-		struct vars v = { .len = 0 };
+		rp_vars v = { .len = 0 };
 
 		if (run->peak.n < first + 3)
 			continue;
 		rp_fig_path(run, figs[k], out, sizeof(out));
 		rp_path(csv, sizeof(csv), "%s/metrics.csv", run->name);
 		snprintf(title, sizeof(title), "%s: %s%s", run->name,
-			 loss ? "loss" : "accuracy",
+			 !loss ? "accuracy" : run->has_parts ? "cross-entropy and L2 term" : "loss",
 			 late ? " (without the first 20 evaluations)" : "");
-		var_str(&v, "csv", csv);
-		var_str(&v, "out", out);
-		var_str(&v, "title", title);
-		var_str(&v, "what", loss ? "loss" : "acc");
-		var_num(&v, "first", (double)first);
-		var_num(&v, "logy", loss && loss_spans_decades(run->rows, run->n_rows, first,
-							       false, &lo, &hi));
-		run->fig[figs[k]] = gnuplot(pl, "run_curves.gp", &v, out);
+		rp_var_str(&v, "csv", csv);
+		rp_var_str(&v, "out", out);
+		rp_var_str(&v, "title", title);
+		rp_var_str(&v, "what", loss ? "loss" : "acc");
+		rp_var_num(&v, "first", (double)first);
+		rp_var_num(&v, "parts", run->has_parts && run->l2 > 0 ? 2 : run->has_parts);
+		rp_var_num(&v, "logy", loss && rp_loss_spans_decades(run->rows, run->n_rows, first,
+								     false, run->has_parts, &lo,
+								     &hi));
+		run->fig[figs[k]] = rp_gnuplot(pl, "run_curves.gp", &v, out);
 	}
 }
+
+/* ---- each run's weights ---- */
 
 /* The matrices' lists for weights.gp: one word per matrix. */
-static void weights_vars(struct vars *v, const rp_run *run)
+static void weights_vars(rp_vars *v, const rp_run *run)
 {
-	static const char *const keys[] = { "files", "rows", "cols", "skips", "mins", "maxs" };
+	static const char *const keys[] = { "files", "rows", "cols", "skips", "scales" };
 	size_t k, i;
 
-	var_num(v, "n", (double)run->n_mats);
-	for (k = 0; k < 6; k++) {
-		vadd(v, "%s='", keys[k]);
+	rp_var_num(v, "n", (double)run->n_mats);
+	rp_var_num(v, "ncols", run->n_mats > 1 ? 2 : 1);
+	for (k = 0; k < 5; k++) {
+		rp_var_add(v, "%s='", keys[k]);
 		for (i = 0; i < run->n_mats; i++) {
 			const rp_matrix *m = &run->mats[i];
-			double hi = m->sp.max > m->sp.min ? m->sp.max : m->sp.min + 1;
 
 			switch (k) {
-			case 0: vadd(v, "%s/w%zu.npy ", run->name, i + 1); break;
-			case 1: vadd(v, "%zu ", m->rows); break;
-			case 2: vadd(v, "%zu ", m->cols); break;
-			case 3: vadd(v, "%zu ", m->header_len); break;
-			case 4: vadd(v, "%.9g ", m->sp.min); break;
-			default: vadd(v, "%.9g ", hi); break;
+			case 0: rp_var_add(v, "%s/w%zu.npy ", run->name, i + 1); break;
+			case 1: rp_var_add(v, "%zu ", m->rows); break;
+			case 2: rp_var_add(v, "%zu ", m->cols); break;
+			case 3: rp_var_add(v, "%zu ", m->header_len); break;
+			default: rp_var_add(v, "%.9g ", m->sp.max_abs > 0 ? m->sp.max_abs : 1); break;
 			}
 		}
-		vadd(v, "'; ");
+		rp_var_add(v, "'; ");
 	}
+	rp_var_add(v, "titles='");
+	for (i = 0; i < run->n_mats; i++)
+		rp_var_add(v, "W%zu ", i + 1);
+	rp_var_add(v, "'; ");
 }
 
-static int write_hist(const char *path, const rp_run *run, tr_error *err)
+static void draw_matrices(rp_plotter *pl, rp_run *run)
 {
-	tr_atomic_file af;
-	size_t i, b;
-	int rc;
+	char out[RP_PATH_MAX], title[RP_PATH_MAX];
+	rp_vars v = { .len = 0 };
 
-	if ((rc = tr_atomic_open(&af, path, err)))
-		return rc;
-	for (i = 0; i < run->n_mats; i++) {
-		const rp_matrix *m = &run->mats[i];
-		double width = (m->sp.max - m->sp.min) / RP_HIST_BINS;
-
-		fprintf(af.fp, "# W%zu (%zu x %zu): bin centre, entries\n", i + 1, m->rows, m->cols);
-		for (b = 0; b < RP_HIST_BINS; b++)
-			fprintf(af.fp, "%.9g,%zu\n", m->sp.min + (b + 0.5) * width, m->hist[b]);
-		fprintf(af.fp, "\n\n");
-	}
-	return tr_atomic_commit(&af, err);
+	rp_fig_path(run, RP_FIG_WEIGHTS, out, sizeof(out));
+	snprintf(title, sizeof(title), "%s: weight matrices, each on a symmetric scale around 0 "
+		 "(white: 0)", run->name);
+	rp_var_str(&v, "out", out);
+	rp_var_str(&v, "title", title);
+	weights_vars(&v, run);
+	run->fig[RP_FIG_WEIGHTS] = rp_gnuplot(pl, "weights.gp", &v, out);
 }
 
-/* The first 64 columns of W1 as a mosaic of 28x28 tiles, as raw float32. */
-static int write_tiles(const char *path, const char *run_dir, size_t *w, size_t *h,
-		       tr_error *err)
+int rp_write_tiles(const char *path, const char *run_dir, size_t *w, size_t *h,
+		   double *max_abs, tr_error *err)
 {
 	size_t shape[TR_NPY_MAX_DIMS], tile_rows = (RP_TILES + RP_TILES_PER_ROW - 1) / RP_TILES_PER_ROW;
 	size_t cap = (RP_TILES_PER_ROW * (RP_TILE_SIDE + 1)) * (tile_rows * (RP_TILE_SIDE + 1));
 	char npy[RP_PATH_MAX];
 	float *w1 = NULL, *mosaic = NULL;
+	size_t i;
 	int ndim, rc;
 
 	rp_path(npy, sizeof(npy), "%s/w1.npy", run_dir);
 	if ((rc = tr_npy_read(npy, &w1, shape, &ndim, err)))
 		return rc;
 	mosaic = malloc(cap * sizeof(float));
-	if (!mosaic) {
+	if (!mosaic || ndim != 2) {
 		rc = tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
 		goto out_free;
 	}
 	tr_weight_tiles(w1, shape[0], shape[1], RP_TILE_SIDE, RP_TILES, RP_TILES_PER_ROW,
 			mosaic, w, h);
+	*max_abs = 0;
+	for (i = 0; i < *w * *h; i++)
+		if (isfinite(mosaic[i]) && fabs(mosaic[i]) > *max_abs)
+			*max_abs = fabs(mosaic[i]);
 	rc = tr_write_file_atomic(path, mosaic, *w * *h * sizeof(float), err);
 out_free:
 	free(w1);
@@ -250,25 +240,13 @@ out_free:
 	return rc;
 }
 
-static void draw_matrices(struct plotter *pl, rp_run *run)
-{
-	char out[RP_PATH_MAX], title[RP_PATH_MAX];
-	struct vars v = { .len = 0 };
-
-	rp_fig_path(run, RP_FIG_WEIGHTS, out, sizeof(out));
-	snprintf(title, sizeof(title), "%s: weight matrices, each min-max normalised", run->name);
-	var_str(&v, "out", out);
-	var_str(&v, "title", title);
-	weights_vars(&v, run);
-	run->fig[RP_FIG_WEIGHTS] = gnuplot(pl, "weights.gp", &v, out);
-}
-
-static void draw_tiles(struct plotter *pl, rp_run *run)
+static void draw_tiles(rp_plotter *pl, rp_run *run)
 {
 	char out[RP_PATH_MAX], data[RP_PATH_MAX], title[RP_PATH_MAX];
 	char path[RP_PATH_MAX * 2], run_dir[RP_PATH_MAX * 2];
-	struct vars v = { .len = 0 };
+	rp_vars v = { .len = 0 };
 	size_t w, h, n = run->mats[0].cols < RP_TILES ? run->mats[0].cols : RP_TILES;
+	double scale;
 	tr_error err;
 
 	if (run->mats[0].rows != RP_TILE_SIDE * RP_TILE_SIDE)
@@ -276,129 +254,284 @@ static void draw_tiles(struct plotter *pl, rp_run *run)
 	rp_path(data, sizeof(data), "figures/%s/w1-tiles.f32", run->name);
 	rp_path(path, sizeof(path), "%s/%s", pl->dir, data);
 	rp_path(run_dir, sizeof(run_dir), "%s/%s", pl->dir, run->name);
-	if (write_tiles(path, run_dir, &w, &h, &err) != TR_OK) {
+	if (rp_write_tiles(path, run_dir, &w, &h, &scale, &err) != TR_OK) {
 		pl->out->n_figures_failed++;
 		return;
 	}
 	rp_fig_path(run, RP_FIG_TILES, out, sizeof(out));
-	snprintf(title, sizeof(title), "%s: the first %zu columns of W1 as 28x28 images",
-		 run->name, n);
-	var_str(&v, "file", data);
-	var_num(&v, "w", (double)w);
-	var_num(&v, "h", (double)h);
-	var_str(&v, "out", out);
-	var_str(&v, "title", title);
-	run->fig[RP_FIG_TILES] = gnuplot(pl, "tiles.gp", &v, out);
+	snprintf(title, sizeof(title), "%s: the first %zu columns of W1 as 28x28 images, one "
+		 "scale for all", run->name, n);
+	rp_var_add(&v, "files='%s'; names='%s'; ", data, "_");
+	rp_var_num(&v, "w", (double)w);
+	rp_var_num(&v, "h", (double)h);
+	rp_var_num(&v, "scale", scale > 0 ? scale : 1);
+	rp_var_str(&v, "out", out);
+	rp_var_str(&v, "title", title);
+	run->fig[RP_FIG_TILES] = rp_gnuplot(pl, "tiles.gp", &v, out);
 }
 
-static void draw_hist(struct plotter *pl, rp_run *run)
+/* ---- histograms against the initial values ---- */
+
+/* Weight matrix k of run into *w (malloc'ed), with its size. */
+static bool load_matrix(const char *dir, const rp_run *run, size_t k, float **w, size_t *n)
+{
+	size_t shape[TR_NPY_MAX_DIMS];
+	char path[RP_PATH_MAX];
+	tr_error err;
+	int ndim;
+
+	rp_path(path, sizeof(path), "%s/%s/w%zu.npy", dir, run->name, k + 1);
+	if (tr_npy_read(path, w, shape, &ndim, &err) != TR_OK)
+		return false;
+	*n = ndim == 2 ? shape[0] * shape[1] : 0;
+	return true;
+}
+
+int rp_write_hists(const char *dir, const char *path, const rp_run *const *runs,
+		   size_t n_runs, bool *with_init_out, tr_error *err)
+{
+	size_t counts[RP_HIST_SETS + 1][RP_HIST_BINS], k, i, b, n_mats = TR_MAX_LAYERS;
+	tr_atomic_file af;
+	tr_layout lay;
+	float *init = NULL;
+	bool with_init;
+	int rc;
+
+	if (n_runs > RP_HIST_SETS)
+		n_runs = RP_HIST_SETS;
+	for (i = 0; i < n_runs; i++)
+		n_mats = runs[i]->n_mats < n_mats ? runs[i]->n_mats : n_mats;
+	with_init = rp_initial_params(runs[0], &lay, &init) && lay.n_layers >= n_mats;
+	*with_init_out = with_init;
+	if ((rc = tr_atomic_open(&af, path, err)))
+		goto out_free;
+	for (k = 0; k < n_mats; k++) {
+		float *w[RP_HIST_SETS + 1] = { NULL };
+		size_t n[RP_HIST_SETS + 1] = { 0 }, sets = n_runs + with_init;
+		double lo = INFINITY, hi = -INFINITY;
+
+		for (i = 0; i < n_runs; i++) {
+			const tr_sparsity *sp = &runs[i]->mats[k].sp;
+
+			load_matrix(dir, runs[i], k, &w[i], &n[i]);
+			lo = sp->min < lo ? sp->min : lo;
+			hi = sp->max > hi ? sp->max : hi;
+		}
+		if (with_init) {
+			w[n_runs] = init + lay.w_off[k];
+			n[n_runs] = lay.sizes[k] * lay.sizes[k + 1];
+			for (b = 0; b < n[n_runs]; b++) {
+				lo = w[n_runs][b] < lo ? w[n_runs][b] : lo;
+				hi = w[n_runs][b] > hi ? w[n_runs][b] : hi;
+			}
+		}
+		if (!(hi > lo))
+			hi = lo + 1;
+		for (i = 0; i < sets; i++)
+			tr_histogram(w[i], n[i], lo, hi, RP_HIST_BINS, counts[i]);
+		fprintf(af.fp, "# W%zu: bin centre, entries of each run%s\n", k + 1,
+			with_init ? ", then of the initial values" : "");
+		for (b = 0; b < RP_HIST_BINS; b++) {
+			fprintf(af.fp, "%.9g", lo + ((double)b + 0.5) * (hi - lo) / RP_HIST_BINS);
+			for (i = 0; i < sets; i++)
+				fprintf(af.fp, ",%zu", counts[i][b]);
+			fprintf(af.fp, "\n");
+		}
+		fprintf(af.fp, "\n\n");
+		for (i = 0; i < n_runs; i++)
+			free(w[i]);
+	}
+	rc = tr_atomic_commit(&af, err);
+out_free:
+	free(init);
+	return rc;
+}
+
+static void draw_hist(rp_plotter *pl, rp_run *run)
 {
 	char out[RP_PATH_MAX], data[RP_PATH_MAX], title[RP_PATH_MAX], path[RP_PATH_MAX * 2];
-	char titles[1024] = "";
-	struct vars v = { .len = 0 };
+	const rp_run *runs[1] = { run };
+	rp_vars v = { .len = 0 };
+	bool with_init;
 	tr_error err;
 	size_t i;
 
 	rp_path(data, sizeof(data), "figures/%s/weights-hist.csv", run->name);
 	rp_path(path, sizeof(path), "%s/%s", pl->dir, data);
-	if (write_hist(path, run, &err) != TR_OK) {
+	if (rp_write_hists(pl->dir, path, runs, 1, &with_init, &err) != TR_OK) {
 		pl->out->n_figures_failed++;
 		return;
 	}
+	rp_var_add(&v, "titles='");
 	for (i = 0; i < run->n_mats; i++)
-		snprintf(titles + strlen(titles), sizeof(titles) - strlen(titles),
-			 "\"W%zu (%zu x %zu)\" ", i + 1, run->mats[i].rows, run->mats[i].cols);
+		rp_var_add(&v, "\"W%zu (%zu x %zu)\" ", i + 1, run->mats[i].rows, run->mats[i].cols);
+	rp_var_add(&v, "'; sets='\"%s\"'; ", run->name);
 	rp_fig_path(run, RP_FIG_HIST, out, sizeof(out));
-	snprintf(title, sizeof(title), "%s: histograms of the weights", run->name);
-	var_str(&v, "file", data);
-	var_num(&v, "n", (double)run->n_mats);
-	var_str(&v, "titles", titles);
-	var_str(&v, "out", out);
-	var_str(&v, "title", title);
-	run->fig[RP_FIG_HIST] = gnuplot(pl, "hist.gp", &v, out);
+	snprintf(title, sizeof(title), "%s: histograms of the weights%s", run->name,
+		 with_init ? ", and of their initial values" : "");
+	rp_var_str(&v, "file", data);
+	rp_var_num(&v, "n", (double)run->n_mats);
+	rp_var_num(&v, "with_init", with_init);
+	rp_var_str(&v, "out", out);
+	rp_var_str(&v, "title", title);
+	run->fig[RP_FIG_HIST] = rp_gnuplot(pl, "hist.gp", &v, out);
 }
 
-/* ---- comparisons on shared axes ---- */
+/* ---- confusion matrix and misclassified digits ---- */
 
-/* compare.gp on the runs idx[0..n) that have enough points, titled titles[i]; false
- * when fewer than two have. */
-static bool draw_compare(struct plotter *pl, const rp_report *r, const size_t *idx,
-			 const char *const *titles, size_t n, const char *out,
-			 const char *title, bool loss, size_t first)
+static bool read_confusion(const char *path, size_t m[TR_N_CLASSES][TR_N_CLASSES])
 {
-	struct vars v = { .len = 0 };
-	double lo = INFINITY, hi = 0;
-	bool logy = false;
-	size_t i, used = 0;
-	char names[2048] = "";
+	FILE *f = fopen(path, "r");
+	char line[512];
+	size_t i, j;
+	bool ok = f != NULL;
 
-	vadd(&v, "files='");
-	for (i = 0; i < n; i++) {
-		const rp_run *run = &r->runs[idx[i]];
-
-		if (!run->drawable || run->peak.n < first + 3)
-			continue;
-		vadd(&v, "\"%s/metrics.csv\" ", run->name);
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "\"%s\" ", titles[i]);
-		logy |= loss && loss_spans_decades(run->rows, run->n_rows, first, true, &lo, &hi);
-		used++;
-	}
-	vadd(&v, "'; ");
-	if (used < 2)
+	if (!f)
 		return false;
-	var_str(&v, "titles", names);
-	var_str(&v, "out", out);
-	var_str(&v, "title", title);
-	var_str(&v, "what", loss ? "loss" : "acc");
-	var_num(&v, "first", (double)first);
-	var_num(&v, "logy", logy);
-	return gnuplot(pl, "compare.gp", &v, out);
-}
+	ok = fgets(line, sizeof(line), f) != NULL;
+	for (i = 0; ok && i < TR_N_CLASSES; i++) {
+		char *p = fgets(line, sizeof(line), f) ? line : NULL;
 
-static void draw_lr_group(struct plotter *pl, const rp_report *r, rp_lr_group *g)
-{
-	char names[sizeof(g->idx) / sizeof(g->idx[0])][64], num[48];
-	const char *titles[sizeof(g->idx) / sizeof(g->idx[0])];
-	char out[RP_PATH_MAX], title[256];
-	size_t i;
-
-	for (i = 0; i < g->n; i++) {
-		tr_exp_format_decimal(r->runs[g->idx[i]].lr, num, sizeof(num));
-		snprintf(names[i], sizeof(names[i]), "lr %s", num);
-		titles[i] = names[i];
+		ok = p != NULL;
+		for (j = 0; ok && j < TR_N_CLASSES; j++) {
+			p = strchr(p, ',');
+			ok = p && sscanf(++p, "%zu", &m[i][j]) == 1;
+		}
 	}
-	tr_exp_format_decimal(r->runs[g->idx[0]].l2, num, sizeof(num));
-	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation loss", num);
-	rp_path(out, sizeof(out), "figures/compare-%s-loss", g->tag);
-	g->fig_loss = draw_compare(pl, r, g->idx, titles, g->n, out, title, true, 0);
-	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation accuracy", num);
-	rp_path(out, sizeof(out), "figures/compare-%s-acc", g->tag);
-	g->fig_acc = draw_compare(pl, r, g->idx, titles, g->n, out, title, false, 0);
+	fclose(f);
+	return ok;
 }
 
-static void draw_l2_pair(struct plotter *pl, const rp_report *r, rp_l2_pair *p)
+static void draw_confusion(rp_plotter *pl, rp_run *run)
 {
-	size_t idx[2] = { p->with, p->without };
-	char with[96], out[RP_PATH_MAX], title[256], lr[48], l2[48];
-	const char *titles[2] = { with, "without L2" };
+	size_t m[TR_N_CLASSES][TR_N_CLASSES], i, j;
+	char in[RP_PATH_MAX], data[RP_PATH_MAX], path[RP_PATH_MAX * 2], out[RP_PATH_MAX];
+	char title[RP_PATH_MAX];
+	rp_vars v = { .len = 0 };
+	tr_atomic_file af;
+	tr_error err;
 
-	tr_exp_format_decimal(r->runs[p->with].lr, lr, sizeof(lr));
-	tr_exp_format_decimal(r->runs[p->with].l2, l2, sizeof(l2));
-	snprintf(with, sizeof(with), "with L2 (lambda %s)", l2);
-	snprintf(title, sizeof(title), "with vs without L2 at lr %s: validation loss", lr);
-	rp_path(out, sizeof(out), "figures/compare-%s-loss", p->tag);
-	p->fig_loss = draw_compare(pl, r, idx, titles, 2, out, title, true, 0);
-	snprintf(title, sizeof(title), "with vs without L2 at lr %s: validation accuracy", lr);
-	rp_path(out, sizeof(out), "figures/compare-%s-acc", p->tag);
-	p->fig_acc = draw_compare(pl, r, idx, titles, 2, out, title, false, 0);
-	snprintf(title, sizeof(title),
-		 "with vs without L2 at lr %s: validation accuracy without the first 20 evaluations", lr);
-	rp_path(out, sizeof(out), "figures/compare-%s-acc-late", p->tag);
-	p->fig_acc_late = draw_compare(pl, r, idx, titles, 2, out, title, false, RP_LATE_SKIP);
+	rp_path(in, sizeof(in), "%s/%s/confusion.csv", pl->dir, run->name);
+	if (!read_confusion(in, m))
+		return;
+	rp_path(data, sizeof(data), "figures/%s/confusion.dat", run->name);
+	rp_path(path, sizeof(path), "%s/%s", pl->dir, data);
+	if (tr_atomic_open(&af, path, &err) != TR_OK) {
+		pl->out->n_figures_failed++;
+		return;
+	}
+	fprintf(af.fp, "# predicted,true,images,share of the true class\n");
+	for (i = 0; i < TR_N_CLASSES; i++) {
+		size_t row = 0;
+
+		for (j = 0; j < TR_N_CLASSES; j++)
+			row += m[i][j];
+		for (j = 0; j < TR_N_CLASSES; j++)
+			fprintf(af.fp, "%zu,%zu,%zu,%.6f\n", j, i, m[i][j],
+				row ? (double)m[i][j] / (double)row : 0.0);
+	}
+	if (tr_atomic_commit(&af, &err) != TR_OK) {
+		pl->out->n_figures_failed++;
+		return;
+	}
+	rp_fig_path(run, RP_FIG_CONFUSION, out, sizeof(out));
+	snprintf(title, sizeof(title), "%s: test confusion matrix (final parameters)", run->name);
+	rp_var_str(&v, "file", data);
+	rp_var_str(&v, "out", out);
+	rp_var_str(&v, "title", title);
+	run->fig[RP_FIG_CONFUSION] = rp_gnuplot(pl, "confusion.gp", &v, out);
 }
+
+/* The misclassified digits as one mosaic (raw float32, NaN between tiles) and their
+ * labels ("true -> predicted") as x,y,text lines for gnuplot. */
+static int write_misclassified(const rp_plotter *pl, const rp_run *run, const char *mosaic,
+			       const char *labels, size_t *w, size_t *h, tr_error *err)
+{
+	size_t shape[TR_NPY_MAX_DIMS], side, n, rows, i, p;
+	char path[RP_PATH_MAX], line[256];
+	float *img = NULL, *out = NULL;
+	tr_atomic_file af;
+	FILE *csv;
+	int ndim, rc;
+
+	rp_path(path, sizeof(path), "%s/%s/misclassified.npy", pl->dir, run->name);
+	if ((rc = tr_npy_read(path, &img, shape, &ndim, err)))
+		return rc;
+	n = ndim == 2 ? shape[0] : 0;
+	side = (size_t)(sqrt((double)(ndim == 2 ? shape[1] : 0)) + 0.5);
+	if (!n || side * side != shape[1]) {
+		free(img);
+		return tr_fail(err, TR_ERR_INPUT, "%s: not square images", path);
+	}
+	rows = (n + MIS_PER_ROW - 1) / MIS_PER_ROW;
+	*w = MIS_PER_ROW * (side + 2);
+	*h = rows * (side + 10);
+	out = malloc(*w * *h * sizeof(float));
+	rp_path(path, sizeof(path), "%s/%s/misclassified.csv", pl->dir, run->name);
+	csv = fopen(path, "r");
+	if (!out || !csv || (rc = tr_atomic_open(&af, labels, err))) {
+		rc = rc ? rc : tr_fail(err, TR_ERR_INPUT, "%s: cannot read", path);
+		goto out_free;
+	}
+	for (i = 0; i < *w * *h; i++)
+		out[i] = NAN;
+	if (!fgets(line, sizeof(line), csv))
+		line[0] = '\0';
+	for (i = 0; i < n; i++) {
+		size_t x0 = (i % MIS_PER_ROW) * (side + 2) + 1, y0 = (i / MIS_PER_ROW) * (side + 10) + 9;
+		size_t index;
+		int t, pr;
+		double prob;
+
+		for (p = 0; p < side * side; p++)
+			out[(y0 + p / side) * *w + x0 + p % side] = img[i * side * side + p];
+		if (fgets(line, sizeof(line), csv) &&
+		    sscanf(line, "%zu,%d,%d,%lf", &index, &t, &pr, &prob) == 4)
+			fprintf(af.fp, "%zu,%zu,%d→%d\n", x0 + side / 2, y0 - 5, t, pr);
+	}
+	rc = tr_atomic_commit(&af, err);
+	if (!rc)
+		rc = tr_write_file_atomic(mosaic, out, *w * *h * sizeof(float), err);
+out_free:
+	if (csv)
+		fclose(csv);
+	free(out);
+	free(img);
+	return rc;
+}
+
+static void draw_misclassified(rp_plotter *pl, rp_run *run)
+{
+	char mosaic[RP_PATH_MAX], labels[RP_PATH_MAX], path[RP_PATH_MAX * 2];
+	char lpath[RP_PATH_MAX * 2], out[RP_PATH_MAX], title[RP_PATH_MAX];
+	rp_vars v = { .len = 0 };
+	size_t w = 0, h = 0;
+	tr_error err;
+
+	rp_path(mosaic, sizeof(mosaic), "figures/%s/misclassified.f32", run->name);
+	rp_path(labels, sizeof(labels), "figures/%s/misclassified-labels.csv", run->name);
+	rp_path(path, sizeof(path), "%s/%s", pl->dir, mosaic);
+	rp_path(lpath, sizeof(lpath), "%s/%s", pl->dir, labels);
+	if (write_misclassified(pl, run, path, lpath, &w, &h, &err) != TR_OK) {
+		pl->out->n_figures_failed++;
+		return;
+	}
+	rp_fig_path(run, RP_FIG_MISCLASSIFIED, out, sizeof(out));
+	snprintf(title, sizeof(title), "%s: the first %zu of %zu misclassified test digits "
+		 "(true -> predicted class)", run->name, run->an.n_shown, run->an.n_wrong);
+	rp_var_str(&v, "file", mosaic);
+	rp_var_str(&v, "labels", labels);
+	rp_var_num(&v, "w", (double)w);
+	rp_var_num(&v, "h", (double)h);
+	rp_var_str(&v, "out", out);
+	rp_var_str(&v, "title", title);
+	run->fig[RP_FIG_MISCLASSIFIED] = rp_gnuplot(pl, "misclassified.gp", &v, out);
+}
+
+/* ---- all figures ---- */
 
 /* Is everything there to draw: gnuplot and the scripts? Says why not in out->note. */
-static bool can_draw(struct plotter *pl, const tr_report_options *opts)
+static bool can_draw(rp_plotter *pl, const tr_report_options *opts)
 {
 	char script[RP_PATH_MAX];
 	const char *prog = opts->gnuplot ? opts->gnuplot : "gnuplot";
@@ -424,7 +557,7 @@ static bool can_draw(struct plotter *pl, const tr_report_options *opts)
 
 int rp_draw_figures(rp_report *r, const tr_report_options *opts, tr_error *err)
 {
-	struct plotter pl = { .dir = r->dir, .out = r->out };
+	rp_plotter pl = { .dir = r->dir, .out = r->out };
 	char path[RP_PATH_MAX * 2];
 	size_t i;
 	int rc;
@@ -447,16 +580,17 @@ int rp_draw_figures(rp_report *r, const tr_report_options *opts, tr_error *err)
 		if ((rc = tr_mkdir_p(path, err)))
 			return rc;
 		draw_curves(&pl, run);
+		if (run->an.confusion_file)
+			draw_confusion(&pl, run);
+		if (run->an.misclassified_files)
+			draw_misclassified(&pl, run);
 		if (run->n_mats == 0)
 			continue;
 		draw_matrices(&pl, run);
 		draw_tiles(&pl, run);
 		draw_hist(&pl, run);
 	}
-	for (i = 0; i < r->n_groups; i++)
-		draw_lr_group(&pl, r, &r->groups[i]);
-	for (i = 0; i < r->n_pairs; i++)
-		draw_l2_pair(&pl, r, &r->pairs[i]);
+	rp_draw_comparisons(&pl, r);
 	if (r->out->n_figures_failed)
 		snprintf(r->out->note, sizeof(r->out->note),
 			 "%zu figure(s) could not be drawn: see figures/gnuplot.log",
