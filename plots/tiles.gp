@@ -16,6 +16,8 @@ set cbtics
 set size ratio -1
 set xrange [-0.5 : w - 0.5]
 set yrange [h - 0.5 : -0.5]
+# Grey behind the mosaic: the gaps between tiles (NaN) show apart from white (w = 0).
+set object 1 rectangle from graph 0, graph 0 to graph 1, graph 1 behind fc rgb '#b0b0b0' fs solid noborder
 set multiplot layout 1, n title title
 do for [i = 1:n] {
 	set title (word(names, i) eq '_') ? '' : word(names, i)

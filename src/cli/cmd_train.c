@@ -104,17 +104,6 @@ static void iso_now(char *buf, size_t cap)
 	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void default_out_dir(char *buf, size_t cap)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	char stamp[32];
-
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	snprintf(buf, cap, "runs/run-%s", stamp);
-}
-
 /* Confusion matrix, misclassified digits and dead units with the final parameters,
  * then the test accuracy of the best ones (run_analysis.h); the last thing a completed
  * run does with its network. */
@@ -318,7 +307,7 @@ int cli_cmd_train(cli_options *o)
 	if (o->out_dir[0])
 		snprintf(out, sizeof(out), "%s", o->out_dir);
 	else
-		default_out_dir(out, sizeof(out));
+		cli_default_out_dir("run", out, sizeof(out));
 	cli_default_data_dir(o, data_dir, sizeof(data_dir));
 	iso_now(started, sizeof(started));
 

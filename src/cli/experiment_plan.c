@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "trainer/fs.h"
@@ -30,17 +29,6 @@ static int absolute(const char *path, char *buf, size_t cap, const char *flag, t
 			return tr_fail(err, TR_ERR_USAGE, "%s: path too long", flag);
 	}
 	return TR_OK;
-}
-
-static void default_out(char *buf, size_t cap)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	char stamp[32];
-
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	snprintf(buf, cap, "runs/experiment-%s", stamp);
 }
 
 /* The seeds: --seeds LIST, or --seeds N from --seed on, or --seed alone. */
@@ -88,7 +76,7 @@ int exp_make_plan(const cli_options *o, struct exp_plan *p, tr_error *err)
 	if (o->out_dir[0])
 		snprintf(out, sizeof(out), "%s", o->out_dir);
 	else
-		default_out(out, sizeof(out));
+		cli_default_out_dir("experiment", out, sizeof(out));
 	cli_default_data_dir(o, data, sizeof(data));
 	if ((rc = absolute(out, p->out, sizeof(p->out), "--out", err)) ||
 	    (rc = absolute(data, p->data, sizeof(p->data), "--data", err)) ||

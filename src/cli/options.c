@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "trainer/experiment.h"
 
@@ -457,6 +458,17 @@ static bool has_mnist(const char *dir)
 		return true;
 	snprintf(probe, sizeof(probe), "%s/train-images-idx3-ubyte.gz", dir);
 	return stat(probe, &st) == 0;
+}
+
+void cli_default_out_dir(const char *kind, char *buf, size_t cap)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32];
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	snprintf(buf, cap, "runs/%s-%s", kind, stamp);
 }
 
 void cli_default_data_dir(const cli_options *o, char *buf, size_t cap)

@@ -72,6 +72,9 @@ bool cli_given(const cli_options *o, const char *name);
 /* Print the options of `mode` with their defaults to f. */
 void cli_print_options(FILE *f, unsigned mode);
 
+/* runs/<kind>-<date>-<time> (local time), the default --out. */
+void cli_default_out_dir(const char *kind, char *buf, size_t cap);
+
 /* The data directory the run will use: --data, else $TRAINER_DATA_DIR, else
  * ./data/mnist if present, else the source tree's data/mnist. */
 void cli_default_data_dir(const cli_options *o, char *buf, size_t cap);
