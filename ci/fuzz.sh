@@ -20,7 +20,7 @@ if ! command -v clang >/dev/null; then
 	echo "fuzz.sh: clang not found: apt-get install clang libclang-rt-14-dev" >&2
 	exit 1
 fi
-CC=clang cmake -S "$root" -B "$build" -DTRAINER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DTRAINER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DTRAINER_WERROR=ON >/dev/null
 targets=()
 for n in "${names[@]}"; do targets+=("fuzz_$n"); done

@@ -11,6 +11,7 @@ PACKAGES=(
 	ocl-icd-opencl-dev opencl-headers libclblast-dev  # the OpenCL backend
 	pocl-opencl-icd clinfo                # an OpenCL driver for the CPU (PoCL)
 	oclgrind                              # an OpenCL device simulator (tests with two platforms)
+	jq                                    # reading JSON in the tests of bench/gpu-check.sh
 	gnuplot-nox                           # the experiment's plots
 	ca-certificates curl                  # data/fetch.sh (which installs npm itself if missing)
 	clang libclang-rt-14-dev valgrind     # sanitizer and fuzz builds, leak checks
