@@ -7,9 +7,8 @@
 # titles (quoted words).
 load plotdir.'/common.gp'
 nrows = (n + ncols - 1) / ncols
-eval png_term(700 * ncols, 80 + 500 * nrows)
+eval png_term(560 * ncols, 80 + 420 * nrows)
 set output out.'.png'
-set cblabel 'w'
 set xlabel 'unit (column)'
 set ylabel 'input (row)'
 unset grid

@@ -88,9 +88,10 @@ static void write_band(rp_plotter *pl, const rp_report *r, rp_config *c)
 /* compare.gp over the configurations idx[0..n) that have enough points. what: "acc",
  * "ce" (cross-entropy) or "loss"; l2_of: the position (1-based, among those drawn) of
  * the configuration whose L2 term is drawn too, or 0. */
-static bool draw_compare(rp_plotter *pl, const rp_report *r, const size_t *idx,
+static void draw_compare(rp_plotter *pl, const rp_report *r, const size_t *idx,
 			 const char *const *titles, size_t n, const char *out,
-			 const char *title, const char *what, size_t first, size_t l2_of)
+			 const char *title, const char *what, size_t first, size_t l2_of,
+			 bool *drawn)
 {
 	rp_vars v = { .len = 0 };
 	double lo = INFINITY, hi = 0;
@@ -120,8 +121,9 @@ static bool draw_compare(rp_plotter *pl, const rp_report *r, const size_t *idx,
 			l2_pos = used;
 	}
 	rp_var_add(&v, "'; ");
+	*drawn = false;
 	if (used < 2)
-		return false;
+		return;
 	rp_var_str(&v, "titles", names);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
@@ -129,13 +131,13 @@ static bool draw_compare(rp_plotter *pl, const rp_report *r, const size_t *idx,
 	rp_var_num(&v, "first", (double)first);
 	rp_var_num(&v, "logy", logy);
 	rp_var_num(&v, "l2_of", (double)l2_pos);
-	return rp_gnuplot(pl, "compare.gp", &v, out);
+	rp_gnuplot(pl, "compare.gp", &v, out, drawn);
 }
 
 /* ---- learning rates ---- */
 
-static bool draw_test_acc_by_lr(rp_plotter *pl, const rp_report *r, const rp_lr_group *g,
-				const char *out)
+static void draw_test_acc_by_lr(rp_plotter *pl, const rp_report *r, const rp_lr_group *g,
+				const char *out, bool *drawn)
 {
 	char data[RP_PATH_MAX], path[RP_PATH_MAX * 2], title[256], l2[48];
 	rp_vars v = { .len = 0 };
@@ -143,10 +145,11 @@ static bool draw_test_acc_by_lr(rp_plotter *pl, const rp_report *r, const rp_lr_
 	tr_error err;
 	size_t i;
 
+	*drawn = false;
 	rp_path(data, sizeof(data), "%s.csv", out);
 	rp_path(path, sizeof(path), "%s/%s", pl->dir, data);
 	if (tr_atomic_open(&af, path, &err) != TR_OK)
-		return false;
+		return;
 	fprintf(af.fp, "lr,final_mean,final_min,final_max,best_mean,best_min,best_max\n");
 	for (i = 0; i < g->n; i++) {
 		const rp_config *c = &r->configs[g->idx[i]];
@@ -156,13 +159,13 @@ static bool draw_test_acc_by_lr(rp_plotter *pl, const rp_report *r, const rp_lr_
 			c->best_test_acc.min, c->best_test_acc.max);
 	}
 	if (tr_atomic_commit(&af, &err) != TR_OK)
-		return false;
+		return;
 	rp_dec(r->configs[g->idx[0]].l2, l2, sizeof(l2));
 	snprintf(title, sizeof(title), "test accuracy against the learning rate (L2 lambda %s)", l2);
 	rp_var_str(&v, "file", data);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
-	return rp_gnuplot(pl, "lr_acc.gp", &v, out);
+	rp_gnuplot(pl, "lr_acc.gp", &v, out, drawn);
 }
 
 static void draw_lr_group(rp_plotter *pl, const rp_report *r, rp_lr_group *g)
@@ -183,19 +186,19 @@ static void draw_lr_group(rp_plotter *pl, const rp_report *r, rp_lr_group *g)
 	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation %s",
 		 num, ce ? "cross-entropy" : "loss");
 	rp_path(out, sizeof(out), "figures/compare-%s-loss", g->tag);
-	g->fig_loss = draw_compare(pl, r, g->idx, titles, g->n, out, title, ce ? "ce" : "loss",
-				   0, 0);
+	draw_compare(pl, r, g->idx, titles, g->n, out, title, ce ? "ce" : "loss", 0, 0,
+		     &g->fig_loss);
 	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation accuracy", num);
 	rp_path(out, sizeof(out), "figures/compare-%s-acc", g->tag);
-	g->fig_acc = draw_compare(pl, r, g->idx, titles, g->n, out, title, "acc", 0, 0);
+	draw_compare(pl, r, g->idx, titles, g->n, out, title, "acc", 0, 0, &g->fig_acc);
 	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation "
 		 "accuracy without the first 20 evaluations", num);
 	rp_path(out, sizeof(out), "figures/compare-%s-acc-late", g->tag);
-	g->fig_acc_late = draw_compare(pl, r, g->idx, titles, g->n, out, title, "acc",
-				       RP_LATE_SKIP, 0);
+	draw_compare(pl, r, g->idx, titles, g->n, out, title, "acc", RP_LATE_SKIP, 0,
+		     &g->fig_acc_late);
 	if (g->n > 2) {
 		rp_path(out, sizeof(out), "figures/compare-%s-test-acc", g->tag);
-		g->fig_lr = draw_test_acc_by_lr(pl, r, g, out);
+		draw_test_acc_by_lr(pl, r, g, out, &g->fig_lr);
 	}
 }
 
@@ -203,8 +206,8 @@ static void draw_lr_group(rp_plotter *pl, const rp_report *r, rp_lr_group *g)
 
 /* Both configurations' first runs' weight matrices side by side, each row on one
  * symmetric scale: the larger |w| of the two. */
-static bool draw_weights_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair *p,
-			      const char *out)
+static void draw_weights_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair *p,
+			      const char *out, bool *drawn)
 {
 	const rp_run *a = &r->runs[r->configs[p->with].idx[0]];
 	const rp_run *b = &r->runs[r->configs[p->without].idx[0]];
@@ -214,8 +217,9 @@ static bool draw_weights_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pa
 	char title[RP_NAME_MAX * 2 + 96];
 	rp_vars v = { .len = 0 };
 
+	*drawn = false;
 	if (!n || !a->drawable || !b->drawable)
-		return false;
+		return;
 	rp_var_num(&v, "n", (double)(2 * n));
 	rp_var_num(&v, "ncols", 2);
 	for (f = 0; f < 6; f++) {
@@ -242,11 +246,11 @@ static bool draw_weights_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pa
 		 "scale (white: 0)", a->name, b->name);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
-	return rp_gnuplot(pl, "weights.gp", &v, out);
+	rp_gnuplot(pl, "weights.gp", &v, out, drawn);
 }
 
-static bool draw_tiles_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair *p,
-			    const char *out)
+static void draw_tiles_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair *p,
+			    const char *out, bool *drawn)
 {
 	const rp_run *run[2] = { &r->runs[r->configs[p->with].idx[0]],
 				 &r->runs[r->configs[p->without].idx[0]] };
@@ -256,15 +260,16 @@ static bool draw_tiles_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair
 	size_t w = 0, h = 0, i;
 	tr_error err;
 
+	*drawn = false;
 	for (i = 0; i < 2; i++) {
 		if (!run[i]->n_mats || run[i]->mats[0].rows != RP_TILE_SIDE * RP_TILE_SIDE ||
 		    !run[i]->drawable)
-			return false;
+			return;
 		rp_path(data[i], sizeof(data[i]), "%s-%zu.f32", out, i);
 		rp_path(path, sizeof(path), "%s/%s", pl->dir, data[i]);
 		rp_path(dir, sizeof(dir), "%s/%s", pl->dir, run[i]->name);
 		if (rp_write_tiles(path, dir, &w, &h, &s, &err) != TR_OK)
-			return false;
+			return;
 		scale = s > scale ? s : scale;
 	}
 	rp_var_add(&v, "files='%s %s'; names='\"%s\" \"%s\"'; ", data[0], data[1], run[0]->name,
@@ -276,11 +281,11 @@ static bool draw_tiles_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair
 		 "scale", RP_TILES);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
-	return rp_gnuplot(pl, "tiles.gp", &v, out);
+	rp_gnuplot(pl, "tiles.gp", &v, out, drawn);
 }
 
-static bool draw_hist_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair *p,
-			   const char *out)
+static void draw_hist_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair *p,
+			   const char *out, bool *drawn)
 {
 	const rp_run *runs[2] = { &r->runs[r->configs[p->with].idx[0]],
 				  &r->runs[r->configs[p->without].idx[0]] };
@@ -290,12 +295,13 @@ static bool draw_hist_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair 
 	bool with_init;
 	tr_error err;
 
+	*drawn = false;
 	if (!n || !runs[0]->drawable || !runs[1]->drawable)
-		return false;
+		return;
 	rp_path(data, sizeof(data), "%s.csv", out);
 	rp_path(path, sizeof(path), "%s/%s", pl->dir, data);
 	if (rp_write_hists(pl->dir, path, runs, 2, &with_init, &err) != TR_OK)
-		return false;
+		return;
 	rp_var_add(&v, "titles='");
 	for (k = 0; k < n; k++)
 		rp_var_add(&v, "\"W%zu (%zu x %zu)\" ", k + 1, runs[0]->mats[k].rows,
@@ -308,7 +314,7 @@ static bool draw_hist_pair(rp_plotter *pl, const rp_report *r, const rp_l2_pair 
 	rp_var_num(&v, "with_init", with_init);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
-	return rp_gnuplot(pl, "hist.gp", &v, out);
+	rp_gnuplot(pl, "hist.gp", &v, out, drawn);
 }
 
 static void draw_l2_pair(rp_plotter *pl, const rp_report *r, rp_l2_pair *p)
@@ -326,25 +332,25 @@ static void draw_l2_pair(rp_plotter *pl, const rp_report *r, rp_l2_pair *p)
 	snprintf(title, sizeof(title), "with vs without L2 at lr %s: validation %s", lr,
 		 ce ? "cross-entropy, and the L2 term" : "loss");
 	rp_path(out, sizeof(out), "figures/compare-%s-loss", p->tag);
-	p->fig_loss = draw_compare(pl, r, idx, titles, 2, out, title, what, 0, ce ? 1 : 0);
+	draw_compare(pl, r, idx, titles, 2, out, title, what, 0, ce ? 1 : 0, &p->fig_loss);
 	snprintf(title, sizeof(title), "with vs without L2 at lr %s: validation %s without the "
 		 "first 20 evaluations", lr, ce ? "cross-entropy and L2 term" : "loss");
 	rp_path(out, sizeof(out), "figures/compare-%s-loss-late", p->tag);
-	p->fig_loss_late = draw_compare(pl, r, idx, titles, 2, out, title, what, RP_LATE_SKIP,
-					ce ? 1 : 0);
+	draw_compare(pl, r, idx, titles, 2, out, title, what, RP_LATE_SKIP, ce ? 1 : 0,
+		     &p->fig_loss_late);
 	snprintf(title, sizeof(title), "with vs without L2 at lr %s: validation accuracy", lr);
 	rp_path(out, sizeof(out), "figures/compare-%s-acc", p->tag);
-	p->fig_acc = draw_compare(pl, r, idx, titles, 2, out, title, "acc", 0, 0);
+	draw_compare(pl, r, idx, titles, 2, out, title, "acc", 0, 0, &p->fig_acc);
 	snprintf(title, sizeof(title),
 		 "with vs without L2 at lr %s: validation accuracy without the first 20 evaluations", lr);
 	rp_path(out, sizeof(out), "figures/compare-%s-acc-late", p->tag);
-	p->fig_acc_late = draw_compare(pl, r, idx, titles, 2, out, title, "acc", RP_LATE_SKIP, 0);
+	draw_compare(pl, r, idx, titles, 2, out, title, "acc", RP_LATE_SKIP, 0, &p->fig_acc_late);
 	rp_path(out, sizeof(out), "figures/compare-%s-weights", p->tag);
-	p->fig_weights = draw_weights_pair(pl, r, p, out);
+	draw_weights_pair(pl, r, p, out, &p->fig_weights);
 	rp_path(out, sizeof(out), "figures/compare-%s-tiles", p->tag);
-	p->fig_tiles = draw_tiles_pair(pl, r, p, out);
+	draw_tiles_pair(pl, r, p, out, &p->fig_tiles);
 	rp_path(out, sizeof(out), "figures/compare-%s-hist", p->tag);
-	p->fig_hist = draw_hist_pair(pl, r, p, out);
+	draw_hist_pair(pl, r, p, out, &p->fig_hist);
 }
 
 void rp_draw_comparisons(rp_plotter *pl, rp_report *r)

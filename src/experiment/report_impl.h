@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "trainer/data.h"
 #include "trainer/experiment.h"
@@ -181,13 +182,25 @@ double rp_seed_reported(const rp_report *r, const rp_config *c);
 
 /* ---- report_plots.c, report_compare_plots.c ---- */
 
-/* Where gnuplot is, the scripts, and the log; set once per report. */
+#define RP_MAX_GNUPLOTS 8 /* gnuplot processes at once (at most one per core) */
+
+/* A gnuplot run in progress: what it should draw, and the flag to set when it did. */
+typedef struct rp_plot_job {
+	pid_t pid;
+	char png[RP_PATH_MAX];
+	bool *drawn;
+} rp_plot_job;
+
+/* Where gnuplot is, the scripts, the log, and the runs in progress; set once per
+ * report. */
 typedef struct rp_plotter {
 	const char *dir;          /* the experiment directory (gnuplot's cwd) */
 	char gnuplot[1024];
 	const char *plots_dir;
 	char log[RP_PATH_MAX];
 	tr_report_outcome *out;
+	rp_plot_job jobs[RP_MAX_GNUPLOTS];
+	size_t n_jobs, max_jobs;
 } rp_plotter;
 
 /* gnuplot's -e string: name='value' with ' doubled, numbers with %.9g. */
@@ -201,8 +214,13 @@ void rp_var_add(rp_vars *v, const char *fmt, ...) __attribute__((format(printf, 
 void rp_var_str(rp_vars *v, const char *name, const char *value);
 void rp_var_num(rp_vars *v, const char *name, double x);
 
-/* Run one script with the variables; true when it exited 0 and made out.png. */
-bool rp_gnuplot(rp_plotter *pl, const char *script, rp_vars *v, const char *out);
+/* Start one script with the variables (up to pl->max_jobs run at once; this waits
+ * for the oldest when all are busy). *drawn is false until it has exited 0 and made
+ * out.png; the data files it reads must stay as they are until rp_gnuplot_wait. */
+void rp_gnuplot(rp_plotter *pl, const char *script, rp_vars *v, const char *out,
+		bool *drawn);
+/* Wait for every gnuplot still running. */
+void rp_gnuplot_wait(rp_plotter *pl);
 
 /* Should a loss axis be logarithmic: do the finite positive values of the chosen
  * columns of rows[first..) span more than RP_LOGY_SPAN? Widens [*lo, *hi]. */

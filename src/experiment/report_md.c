@@ -341,6 +341,10 @@ static void run_figures(FILE *f, const rp_run *run, bool folded)
 		}
 		if (run->n_mats == 0)
 			fprintf(f, "No weight pictures: the run left no weights (%s).\n\n", run->status);
+		else if (folded)
+			fprintf(f, "Weight pictures are drawn for the first seed of each "
+				"configuration; this run's matrices are in the tables of question "
+				"4.\n\n");
 	}
 	if (folded)
 		fprintf(f, "</details>\n\n");

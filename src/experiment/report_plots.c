@@ -71,41 +71,64 @@ void rp_var_num(rp_vars *v, const char *name, double x)
 	rp_var_add(v, "%s=%.9g; ", name, x);
 }
 
-bool rp_gnuplot(rp_plotter *pl, const char *script, rp_vars *v, const char *out)
+/* Wait for job k and record what it drew. */
+static void finish_job(rp_plotter *pl, size_t k)
 {
-	char path[RP_PATH_MAX], png[RP_PATH_MAX];
-	char *argv[5];
+	rp_plot_job *j = &pl->jobs[k];
 	struct stat st;
-	tr_error err;
-	pid_t pid;
 	int status;
+
+	while (waitpid(j->pid, &status, 0) < 0)
+		;
+	*j->drawn = tr_exit_code(status) == 0 && stat(j->png, &st) == 0 && st.st_size > 0;
+	if (*j->drawn)
+		pl->out->n_figures++;
+	else
+		pl->out->n_figures_failed++;
+	memmove(&pl->jobs[k], &pl->jobs[k + 1], (pl->n_jobs - k - 1) * sizeof(pl->jobs[0]));
+	pl->n_jobs--;
+}
+
+void rp_gnuplot_wait(rp_plotter *pl)
+{
+	while (pl->n_jobs)
+		finish_job(pl, 0);
+}
+
+void rp_gnuplot(rp_plotter *pl, const char *script, rp_vars *v, const char *out,
+		bool *drawn)
+{
+	char path[RP_PATH_MAX];
+	rp_plot_job *j;
+	char *argv[5];
+	tr_error err;
 	FILE *log;
 
+	*drawn = false;
 	rp_var_str(v, "plotdir", pl->plots_dir);
 	rp_path(path, sizeof(path), "%s/%s", pl->plots_dir, script);
-	rp_path(png, sizeof(png), "%s/%s.png", pl->dir, out);
 	if (v->overflow)
 		goto out_failed;
 	if ((log = fopen(pl->log, "a"))) {
 		fprintf(log, "== %s: gnuplot -e \"%s\" %s\n", out, v->s, path);
 		fclose(log);
 	}
+	if (pl->n_jobs >= pl->max_jobs)
+		finish_job(pl, 0);
+	j = &pl->jobs[pl->n_jobs];
+	rp_path(j->png, sizeof(j->png), "%s/%s.png", pl->dir, out);
+	j->drawn = drawn;
 	argv[0] = pl->gnuplot;
 	argv[1] = "-e";
 	argv[2] = v->s;
 	argv[3] = path;
 	argv[4] = NULL;
-	if (tr_spawn(argv, pl->dir, pl->log, false, &pid, &err) != TR_OK)
+	if (tr_spawn(argv, pl->dir, pl->log, false, &j->pid, &err) != TR_OK)
 		goto out_failed;
-	while (waitpid(pid, &status, 0) < 0)
-		;
-	if (tr_exit_code(status) == 0 && stat(png, &st) == 0 && st.st_size > 0) {
-		pl->out->n_figures++;
-		return true;
-	}
+	pl->n_jobs++;
+	return;
 out_failed:
 	pl->out->n_figures_failed++;
-	return false;
 }
 
 /* ---- each run's curves ---- */
@@ -160,7 +183,7 @@ static void draw_curves(rp_plotter *pl, rp_run *run)
 		rp_var_num(&v, "logy", loss && rp_loss_spans_decades(run->rows, run->n_rows, first,
 								     false, run->has_parts, &lo,
 								     &hi));
-		run->fig[figs[k]] = rp_gnuplot(pl, "run_curves.gp", &v, out);
+		rp_gnuplot(pl, "run_curves.gp", &v, out, &run->fig[figs[k]]);
 	}
 }
 
@@ -206,7 +229,7 @@ static void draw_matrices(rp_plotter *pl, rp_run *run)
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
 	weights_vars(&v, run);
-	run->fig[RP_FIG_WEIGHTS] = rp_gnuplot(pl, "weights.gp", &v, out);
+	rp_gnuplot(pl, "weights.gp", &v, out, &run->fig[RP_FIG_WEIGHTS]);
 }
 
 int rp_write_tiles(const char *path, const char *run_dir, size_t *w, size_t *h,
@@ -267,7 +290,7 @@ static void draw_tiles(rp_plotter *pl, rp_run *run)
 	rp_var_num(&v, "scale", scale > 0 ? scale : 1);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
-	run->fig[RP_FIG_TILES] = rp_gnuplot(pl, "tiles.gp", &v, out);
+	rp_gnuplot(pl, "tiles.gp", &v, out, &run->fig[RP_FIG_TILES]);
 }
 
 /* ---- histograms against the initial values ---- */
@@ -374,7 +397,7 @@ static void draw_hist(rp_plotter *pl, rp_run *run)
 	rp_var_num(&v, "with_init", with_init);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
-	run->fig[RP_FIG_HIST] = rp_gnuplot(pl, "hist.gp", &v, out);
+	rp_gnuplot(pl, "hist.gp", &v, out, &run->fig[RP_FIG_HIST]);
 }
 
 /* ---- confusion matrix and misclassified digits ---- */
@@ -439,7 +462,7 @@ static void draw_confusion(rp_plotter *pl, rp_run *run)
 	rp_var_str(&v, "file", data);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
-	run->fig[RP_FIG_CONFUSION] = rp_gnuplot(pl, "confusion.gp", &v, out);
+	rp_gnuplot(pl, "confusion.gp", &v, out, &run->fig[RP_FIG_CONFUSION]);
 }
 
 /* The misclassified digits as one mosaic (raw float32, NaN between tiles) and their
@@ -525,7 +548,7 @@ static void draw_misclassified(rp_plotter *pl, rp_run *run)
 	rp_var_num(&v, "h", (double)h);
 	rp_var_str(&v, "out", out);
 	rp_var_str(&v, "title", title);
-	run->fig[RP_FIG_MISCLASSIFIED] = rp_gnuplot(pl, "misclassified.gp", &v, out);
+	rp_gnuplot(pl, "misclassified.gp", &v, out, &run->fig[RP_FIG_MISCLASSIFIED]);
 }
 
 /* ---- all figures ---- */
@@ -558,6 +581,7 @@ static bool can_draw(rp_plotter *pl, const tr_report_options *opts)
 int rp_draw_figures(rp_report *r, const tr_report_options *opts, tr_error *err)
 {
 	rp_plotter pl = { .dir = r->dir, .out = r->out };
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	char path[RP_PATH_MAX * 2];
 	size_t i;
 	int rc;
@@ -571,26 +595,32 @@ int rp_draw_figures(rp_report *r, const tr_report_options *opts, tr_error *err)
 		return rc;
 	rp_path(pl.log, sizeof(pl.log), "%s/figures/gnuplot.log", r->dir);
 	unlink(pl.log);
+	pl.max_jobs = cores < 1 ? 1 : cores > RP_MAX_GNUPLOTS ? RP_MAX_GNUPLOTS : (size_t)cores;
 	for (i = 0; i < r->n_runs; i++) {
 		rp_run *run = &r->runs[i];
 
 		if (!run->drawable)
 			continue;
 		rp_path(path, sizeof(path), "%s/figures/%s", r->dir, run->name);
-		if ((rc = tr_mkdir_p(path, err)))
+		if ((rc = tr_mkdir_p(path, err))) {
+			rp_gnuplot_wait(&pl);
 			return rc;
+		}
 		draw_curves(&pl, run);
 		if (run->an.confusion_file)
 			draw_confusion(&pl, run);
 		if (run->an.misclassified_files)
 			draw_misclassified(&pl, run);
-		if (run->n_mats == 0)
+		/* The weight pictures of a configuration's first seed only: the others look
+		 * alike (their figures are in the tables), and each picture is 1-2 MB. */
+		if (run->n_mats == 0 || r->configs[run->config].idx[0] != i)
 			continue;
 		draw_matrices(&pl, run);
 		draw_tiles(&pl, run);
 		draw_hist(&pl, run);
 	}
 	rp_draw_comparisons(&pl, r);
+	rp_gnuplot_wait(&pl);
 	if (r->out->n_figures_failed)
 		snprintf(r->out->note, sizeof(r->out->note),
 			 "%zu figure(s) could not be drawn: see figures/gnuplot.log",
