@@ -6,7 +6,8 @@
  *   report_load.c      run directories -> rp_run (summary.json, metrics.csv, w*.npy,
  *                      analysis.json), with each run's own figures
  *   report_configs.c   runs -> configurations (seeds aggregated), lr groups, L2 pairs
- *   report_plots.c     gnuplot: running the scripts; each run's figures
+ *   report_gnuplot.c   running gnuplot (one per core at most)
+ *   report_plots.c     each run's figures
  *   report_compare_plots.c  figures across runs: configurations on shared axes (mean
  *                      and band over the seeds), with vs without L2, accuracy vs lr
  *   report_md.c        report.md: tables, figures
@@ -209,6 +210,10 @@ typedef struct rp_vars {
 	size_t len;
 	bool overflow;
 } rp_vars;
+
+/* Is everything there to draw, gnuplot and the scripts (opts)? Sets up pl, or says
+ * why not in pl->out->note. */
+bool rp_plotter_open(rp_plotter *pl, const tr_report_options *opts);
 
 void rp_var_add(rp_vars *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rp_var_str(rp_vars *v, const char *name, const char *value);

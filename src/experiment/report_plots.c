@@ -1,10 +1,10 @@
 /*
  * report_plots.c - the report's figures: gnuplot runs the scripts in plots/ (no drawing
  * happens here), with its working directory in the experiment directory and every path
- * relative to it. This file runs gnuplot, draws each run's own figures, and writes the
- * small data files the scripts read (histograms against the initial values, the W1
- * tile mosaic, the confusion matrix, the misclassified digits); the figures across
- * runs are in report_compare_plots.c.
+ * relative to it (report_gnuplot.c runs it). This file draws each run's own figures and
+ * writes the small data files the scripts read (histograms against the initial values,
+ * the W1 tile mosaic, the confusion matrix, the misclassified digits); the figures
+ * across runs are in report_compare_plots.c.
  */
 #include "report_impl.h"
 
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "trainer/fs.h"
@@ -38,97 +37,6 @@ void rp_path(char *buf, size_t cap, const char *fmt, ...)
 void rp_fig_path(const rp_run *run, enum rp_fig f, char *buf, size_t cap)
 {
 	rp_path(buf, cap, "figures/%s/%s", run->name, fig_names[f]);
-}
-
-/* ---- gnuplot's -e string ---- */
-
-void rp_var_add(rp_vars *v, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(v->s + v->len, sizeof(v->s) - v->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(v->s) - v->len)
-		v->overflow = true;
-	else
-		v->len += (size_t)n;
-}
-
-void rp_var_str(rp_vars *v, const char *name, const char *value)
-{
-	const char *p;
-
-	rp_var_add(v, "%s='", name);
-	for (p = value; *p; p++)
-		rp_var_add(v, *p == '\'' ? "''" : "%c", *p);
-	rp_var_add(v, "'; ");
-}
-
-void rp_var_num(rp_vars *v, const char *name, double x)
-{
-	rp_var_add(v, "%s=%.9g; ", name, x);
-}
-
-/* Wait for job k and record what it drew. */
-static void finish_job(rp_plotter *pl, size_t k)
-{
-	rp_plot_job *j = &pl->jobs[k];
-	struct stat st;
-	int status;
-
-	while (waitpid(j->pid, &status, 0) < 0)
-		;
-	*j->drawn = tr_exit_code(status) == 0 && stat(j->png, &st) == 0 && st.st_size > 0;
-	if (*j->drawn)
-		pl->out->n_figures++;
-	else
-		pl->out->n_figures_failed++;
-	memmove(&pl->jobs[k], &pl->jobs[k + 1], (pl->n_jobs - k - 1) * sizeof(pl->jobs[0]));
-	pl->n_jobs--;
-}
-
-void rp_gnuplot_wait(rp_plotter *pl)
-{
-	while (pl->n_jobs)
-		finish_job(pl, 0);
-}
-
-void rp_gnuplot(rp_plotter *pl, const char *script, rp_vars *v, const char *out,
-		bool *drawn)
-{
-	char path[RP_PATH_MAX];
-	rp_plot_job *j;
-	char *argv[5];
-	tr_error err;
-	FILE *log;
-
-	*drawn = false;
-	rp_var_str(v, "plotdir", pl->plots_dir);
-	rp_path(path, sizeof(path), "%s/%s", pl->plots_dir, script);
-	if (v->overflow)
-		goto out_failed;
-	if ((log = fopen(pl->log, "a"))) {
-		fprintf(log, "== %s: gnuplot -e \"%s\" %s\n", out, v->s, path);
-		fclose(log);
-	}
-	if (pl->n_jobs >= pl->max_jobs)
-		finish_job(pl, 0);
-	j = &pl->jobs[pl->n_jobs];
-	rp_path(j->png, sizeof(j->png), "%s/%s.png", pl->dir, out);
-	j->drawn = drawn;
-	argv[0] = pl->gnuplot;
-	argv[1] = "-e";
-	argv[2] = v->s;
-	argv[3] = path;
-	argv[4] = NULL;
-	if (tr_spawn(argv, pl->dir, pl->log, false, &j->pid, &err) != TR_OK)
-		goto out_failed;
-	pl->n_jobs++;
-	return;
-out_failed:
-	pl->out->n_figures_failed++;
 }
 
 /* ---- each run's curves ---- */
@@ -553,31 +461,6 @@ static void draw_misclassified(rp_plotter *pl, rp_run *run)
 
 /* ---- all figures ---- */
 
-/* Is everything there to draw: gnuplot and the scripts? Says why not in out->note. */
-static bool can_draw(rp_plotter *pl, const tr_report_options *opts)
-{
-	char script[RP_PATH_MAX];
-	const char *prog = opts->gnuplot ? opts->gnuplot : "gnuplot";
-
-	pl->plots_dir = opts->plots_dir;
-	if (!tr_find_program(prog, pl->gnuplot, sizeof(pl->gnuplot))) {
-		snprintf(pl->out->note, sizeof(pl->out->note),
-			 "gnuplot was not found (%s): no plots or weight pictures were drawn. "
-			 "Install it (Debian: apt-get install gnuplot-nox) and run "
-			 "'trainer report DIR' again", prog);
-		return false;
-	}
-	rp_path(script, sizeof(script), "%s/run_curves.gp", pl->plots_dir ? pl->plots_dir : ".");
-	if (!pl->plots_dir || access(script, R_OK) != 0) {
-		snprintf(pl->out->note, sizeof(pl->out->note),
-			 "the gnuplot scripts were not found (%.300s): no plots were drawn. Set "
-			 "TRAINER_PLOTS_DIR to the trainer's plots/ directory and run "
-			 "'trainer report DIR' again", pl->plots_dir ? script : "no plots directory");
-		return false;
-	}
-	return true;
-}
-
 int rp_draw_figures(rp_report *r, const tr_report_options *opts, tr_error *err)
 {
 	rp_plotter pl = { .dir = r->dir, .out = r->out };
@@ -586,7 +469,7 @@ int rp_draw_figures(rp_report *r, const tr_report_options *opts, tr_error *err)
 	size_t i;
 	int rc;
 
-	if (!can_draw(&pl, opts)) {
+	if (!rp_plotter_open(&pl, opts)) {
 		r->out->plots_missing = true;
 		return TR_OK;
 	}
