@@ -52,7 +52,7 @@ static void configs_table(FILE *f, const rp_report *r)
 	if (r->max_seeds > 1)
 		fprintf(f, "Each configuration was trained with several seeds (initialisation and "
 			"batch order); each figure is the mean ± the sample standard deviation "
-			"over its seeds, with the range in brackets. ");
+			"over its seeds, with the range in parentheses. ");
 	fprintf(f, "*Test acc, final*: the parameters at the end of the run; *test acc, best "
 		"val*: the parameters at the run's best validation accuracy (`best/`, early "
 		"stopping without stopping).\n\n"
