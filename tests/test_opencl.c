@@ -10,7 +10,11 @@
 #include "testutil.h"
 
 #include "backend/opencl/cl_sources.h"
+#include "backend/opencl/clblast_defaults.h"
 #include "trainer/backend.h"
+#include "trainer/model.h"
+
+#include <clblast_c.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -624,6 +628,86 @@ static void test_no_icd(void)
 	      WEXITSTATUS(status) == 0, "the no-driver child failed (status %d)", status);
 }
 
+/* The first OpenCL device in the loader's order: cl:0. */
+static cl_device_id first_device(void)
+{
+	cl_platform_id plats[16];
+	cl_device_id dev = NULL;
+	cl_uint np = 0, i, nd;
+
+	if (clGetPlatformIDs(16, plats, &np) != CL_SUCCESS)
+		return NULL;
+	for (i = 0; i < np && i < 16 && !dev; i++)
+		if (clGetDeviceIDs(plats[i], CL_DEVICE_TYPE_ALL, 1, &dev, &nd) != CL_SUCCESS)
+			dev = NULL;
+	return dev;
+}
+
+/*
+ * Where CLBlast's own switch-over sends a training step's GEMMs to its indirect kernel
+ * (AMD's and Intel's GPUs: XGEMM_MIN_INDIRECT_SIZE 128 to 448), each GEMM adds up to
+ * four pad and transpose launches. Without a tuning cache the backend routes the
+ * step's GEMMs direct. Simulated here by setting CLBlast's switch-over to 1 (everything
+ * indirect) before the network is created: a step of 784-64-10 must then still be its
+ * 5L + 1 = 11 launches (no gather here), and the backend must say what it did.
+ */
+static void test_step_gemms_direct(void)
+{
+	const char *name = "XGEMM_MIN_INDIRECT_SIZE";
+	size_t all_indirect = 1, original = 0;
+	cl_device_id dev = first_device();
+	tr_backend_counters c0, c1;
+	tr_backend *be = NULL;
+	tr_layout lay;
+	tr_net *net = NULL;
+	tr_error err;
+	float *x, *y, *params;
+	size_t i;
+	int rc;
+
+	if (!dev || tr_clblast_retrieve(dev, "GemmRoutine", 1, &name, &original) != 0) {
+		CHECK(0, "cannot read CLBlast's switch-over for cl:0");
+		return;
+	}
+	setenv("TRAINER_CLBLAST_CACHE", "off", 1);
+	rc = tr_backend_open("cl:0", NULL, &be, &err);
+	unsetenv("TRAINER_CLBLAST_CACHE");
+	CHECK(rc == TR_OK, "cl:0 without a cache: %s", err.msg);
+	if (rc != TR_OK)
+		return;
+	CHECK(CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, 1, &name,
+					&all_indirect) == CLBlastSuccess, "override");
+	tr_layout_parse("784,64,10", &lay, &err);
+	x = random_array(16 * 784, 0, 1);
+	y = calloc(16, sizeof(float));
+	params = random_array(lay.n_params, -0.05f, 0.05f);
+	rc = tr_net_create(be, &lay, 16, 16, &net, &err);
+	CHECK(rc == TR_OK, "net: %s", err.msg);
+	CHECK(strstr(tr_backend_tuning(be), "direct kernel (switch-over 1 -> ") != NULL,
+	      "the backend does not say it routed the step direct: %s", tr_backend_tuning(be));
+	for (i = 0; rc == TR_OK && i < 3; i++) {
+		tr_backend_counters_read(be, &c0);
+		if ((rc = tr_net_set_state(net, params, NULL, NULL, &err)) ||
+		    (rc = tr_net_load_batch(net, x, y, 16, &err)))
+			break;
+		tr_backend_counters_read(be, &c0);
+		rc = tr_net_train_step(net, (long)i + 1, 0.001, 0.0, TR_L2_ALL, &err);
+		tr_backend_counters_read(be, &c1);
+		tr_backend_synchronize(be);
+	}
+	CHECK(rc == TR_OK, "train step: %s", err.msg);
+	CHECK(c1.launches - c0.launches == 11, "a step of 784-64-10 with CLBlast routing "
+	      "everything indirect: %llu launches, expected 11 (all direct)",
+	      (unsigned long long)(c1.launches - c0.launches));
+	tr_net_free(net);
+	tr_backend_free(be);
+	free(x);
+	free(y);
+	free(params);
+	CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, 1, &name,
+				  &original);
+}
+
 int main(int argc, char **argv)
 {
 	const char *require = getenv("TRAINER_REQUIRE_OPENCL");
@@ -658,6 +742,7 @@ int main(int argc, char **argv)
 	test_huge_alloc();
 	test_cl_dir();
 	test_no_icd();
+	test_step_gemms_direct();
 
 	printf("ran on OpenCL device: %s\n", tr_backend_device_name(ocl));
 	tr_backend_free(ocl);

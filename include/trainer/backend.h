@@ -142,6 +142,14 @@ typedef struct tr_tune_options {
  * TR_ERR_USAGE for a backend that has nothing to tune (cpu, cpu-ref). */
 int tr_backend_tune(tr_backend *be, const tr_tune_options *o, tr_error *err);
 
+/* Tell the backend the GEMM shapes of one training step (weights ignored), once, before
+ * the first step: it may prepare for them. The OpenCL backend, when no tuning cache is
+ * in force, routes them to CLBlast's direct kernel where CLBlast's own switch-over would
+ * send them to the indirect one (which adds pad and transpose copies: up to four
+ * launches per GEMM); `trainer tune` decides otherwise when it finds better. A no-op
+ * elsewhere. */
+int tr_backend_expect_gemms(tr_backend *be, const tr_tune_shape *shapes, size_t n);
+
 /* ---- buffers ---- */
 
 /* Allocate n floats (contents undefined). `what` names the buffer in error messages. */

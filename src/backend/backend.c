@@ -278,3 +278,10 @@ int tr_backend_relu_bias_grad(tr_backend *be, tr_view dy, tr_view y, size_t rows
 		rc = be->iface->bias_grad(be, dy, rows, cols, db);
 	return rc;
 }
+
+int tr_backend_expect_gemms(tr_backend *be, const tr_tune_shape *shapes, size_t n)
+{
+	if (!be->iface->expect_gemms || n == 0)
+		return TR_OK;
+	return be->iface->expect_gemms(be, shapes, n);
+}

@@ -55,6 +55,8 @@ struct tr_backend_i {
 		      tr_view labels);
 	/* Optional: NULL = the backend keeps no counters. */
 	bool (*counters)(const tr_backend *be, tr_backend_counters *out);
+	/* Prepare for a step's GEMM shapes (tr_backend_expect_gemms). Optional. */
+	int (*expect_gemms)(tr_backend *be, const tr_tune_shape *shapes, size_t n);
 	/* Tune the backend's kernels (tr_backend_tune). Optional: NULL = nothing to tune. */
 	int (*tune)(tr_backend *be, const tr_tune_options *o, tr_error *err);
 };

@@ -34,6 +34,29 @@ static int alloc(tr_net *net, size_t n, const char *what, tr_buf **out, tr_error
 	return TR_OK;
 }
 
+/* The GEMMs of one training step (see the top of this file), told to the backend. */
+static int expect_step_gemms(tr_net *net, tr_error *err)
+{
+	const tr_layout *lay = &net->lay;
+	tr_tune_shape shapes[3 * TR_MAX_LAYERS];
+	size_t i, n = 0, B = net->batch;
+
+	memset(shapes, 0, sizeof(shapes));
+	for (i = 0; i < lay->n_layers; i++) {
+		size_t in = lay->sizes[i], out = lay->sizes[i + 1];
+		tr_tune_shape fwd = { false, false, B, out, in, 1.0, "forward" };
+		tr_tune_shape wgrad = { true, false, in, out, B, 1.0, "weight gradient" };
+		tr_tune_shape igrad = { false, true, B, in, out, 1.0, "input gradient" };
+
+		shapes[n++] = fwd;
+		shapes[n++] = wgrad;
+		if (i > 0)
+			shapes[n++] = igrad;
+	}
+	TRY(net, err, "preparing the GEMMs", tr_backend_expect_gemms(net->be, shapes, n));
+	return TR_OK;
+}
+
 int tr_net_create(tr_backend *be, const tr_layout *lay, size_t batch, size_t eval_rows,
 		  tr_net **out, tr_error *err)
 {
@@ -65,6 +88,8 @@ int tr_net_create(tr_backend *be, const tr_layout *lay, size_t batch, size_t eva
 		if (rc)
 			goto out_free_net;
 	}
+	if ((rc = expect_step_gemms(net, err)))
+		goto out_free_net;
 	*out = net;
 	return TR_OK;
 

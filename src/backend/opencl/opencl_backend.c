@@ -240,6 +240,7 @@ static const struct tr_backend_i cl_iface = {
 	.examples_free_device = tr_cl_examples_free_device,
 	.gather = tr_cl_gather,
 	.counters = tr_cl_counters,
+	.expect_gemms = tr_cl_expect_gemms,
 	.tune = tr_cl_tune,
 };
 

@@ -101,6 +101,7 @@ struct tr_cl {
 	/* Tuned XgemmDirect parameters per transposition (opencl_tune.c): when set,
 	 * tr_cl_gemm has CLBlast switch sets before a GEMM whose transposition differs
 	 * from the previous one's. */
+	bool tuned;                /* a tuning cache is in force */
 	bool gemm_by_trans;
 	size_t gemm_direct[4][10]; /* [trans_a + 2 trans_b], CLBlast's XgemmDirect order */
 	int gemm_trans_now;        /* the class whose set is in force */
@@ -233,6 +234,8 @@ void tr_cl_tuning_status(cl_platform_id platform, cl_device_id device, char *buf
 /* Before a GEMM: put in force the tuned XgemmDirect set for its transposition, if the
  * cache has sets per transposition. Returns a CLBlastStatusCode. */
 int tr_cl_gemm_select(struct tr_cl *cl, bool ta, bool tb);
+/* tr_backend_expect_gemms for OpenCL (opencl_tune_cache.c). */
+int tr_cl_expect_gemms(tr_backend *be, const tr_tune_shape *shapes, size_t n);
 /* tr_backend_tune for OpenCL: search, apply, save. */
 int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err);
 

@@ -112,6 +112,9 @@ struct tr_tune_choice {
 void tr_tune_choose(const struct tr_tune_table *tab, struct tr_tune_choice *best);
 /* Is `ms` no slower than `def`, beyond timing noise (5% + 10 us)? */
 bool tr_tune_within(double ms, double def);
+/* The smallest XGEMM_MIN_INDIRECT_SIZE T with T^3 > mnk: GEMMs of up to mnk
+ * multiply-adds run on the direct kernel. */
+size_t tr_tune_threshold_above(double mnk);
 /* Does switch-over size T route shape s to the direct kernel? */
 bool tr_tune_runs_direct(const tr_tune_shape *s, size_t T);
 /* Does the network have a GEMM of transposition class k? */

@@ -363,6 +363,7 @@ void tr_cl_tuning_at_open(tr_backend *be, bool skip)
 			 tr_clblast_errname(st));
 		return;
 	}
+	cl->tuned = true;
 	tr_tune_describe(be, &s, path);
 }
 
@@ -391,3 +392,31 @@ void tr_cl_tuning_status(cl_platform_id platform, cl_device_id device, char *buf
 	free(text);
 }
 
+
+int tr_cl_expect_gemms(tr_backend *be, const tr_tune_shape *shapes, size_t n)
+{
+	struct tr_cl *cl = tr_cl_of(be);
+	size_t i, T0 = 0, need = 0;
+	double mnk;
+
+	if (cl->tuned)
+		return TR_OK; /* the cache's switch-over was measured: keep it */
+	for (i = 0; i < n; i++) {
+		mnk = (double)shapes[i].m * (double)shapes[i].n * (double)shapes[i].k;
+		if (tr_tune_threshold_above(mnk) > need)
+			need = tr_tune_threshold_above(mnk);
+	}
+	/* Where CLBlast's own switch-over already sends them all direct (NVIDIA's, PoCL's
+	 * for the lab's network), or cannot be read, nothing changes. */
+	if (tr_clblast_retrieve(cl->device, "GemmRoutine", 1, tr_tune_routine_names, &T0) != 0 ||
+	    T0 >= need)
+		return TR_OK;
+	if (override(cl->device, "GemmRoutine", tr_tune_routine_names, 1, &need) !=
+	    CLBlastSuccess)
+		return TR_OK; /* CLBlast's routing still works, with more launches */
+	tr_cl_forget_temp_sizes(cl);
+	snprintf(be->tuning, sizeof(be->tuning), "CLBlast: defaults, the training step's GEMMs "
+		 "on the direct kernel (switch-over %zu -> %zu; no tuning cache: run trainer "
+		 "tune)", T0, need);
+	return TR_OK;
+}

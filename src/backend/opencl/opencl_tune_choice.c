@@ -30,8 +30,7 @@ bool tr_tune_runs_direct(const tr_tune_shape *s, size_t T)
 	return mnk(s) < (double)T * (double)T * (double)T;
 }
 
-/* Smallest XGEMM_MIN_INDIRECT_SIZE T with T^3 > mnk: shapes up to mnk run direct. */
-static size_t threshold_above(double mnk)
+size_t tr_tune_threshold_above(double mnk)
 {
 	size_t T = (size_t)floor(cbrt(mnk));
 
@@ -154,7 +153,7 @@ void tr_tune_choose(const struct tr_tune_table *t, struct tr_tune_choice *best)
 	for (i = 0; i < t->n_indirect; i++) {
 		for (c = 0; c <= t->n_shapes; c++) {
 			size_t T = c == 0 ? t->def_threshold :
-				   threshold_above(mnk(&t->shapes[c - 1]));
+				   tr_tune_threshold_above(mnk(&t->shapes[c - 1]));
 
 			if ((w = best_for(t, T, i, &ch)) < best->weighted) {
 				*best = ch;
