@@ -45,13 +45,15 @@ typedef struct tr_split {
 typedef struct tr_dataset {
 	tr_idx train_images, train_labels, test_images, test_labels;
 	tr_split train, val, test;
+	uint32_t crc;          /* CRC-32 of every image and label loaded (training file,
+				* then test file): tells data sets apart on --resume */
 	char dir[1024];        /* where the files came from, for messages and summaries */
 } tr_dataset;
 
 /* Load train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
  * t10k-labels-idx1-ubyte from dir, each either plain or with a .gz suffix. Checks that
  * image and label counts agree, image sizes agree, labels are < TR_N_CLASSES, and that
- * val_size < the number of training examples. */
+ * val_size < the number of training examples. Computes crc. */
 int tr_dataset_load(const char *dir, size_t val_size, tr_dataset *out, tr_error *err);
 void tr_dataset_free(tr_dataset *ds); /* NULL-safe */
 

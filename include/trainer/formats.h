@@ -12,6 +12,7 @@
 #define TRAINER_FORMATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "trainer/error.h"
@@ -97,6 +98,9 @@ int tr_metrics_read(const char *path, tr_metric_row **rows, size_t *n, tr_error 
 struct cJSON;
 /* Print json (formatted) and write it atomically. */
 int tr_json_write(const char *path, const struct cJSON *json, tr_error *err);
+/* Add an integer to a JSON object as exact digits (cJSON prints numbers from doubles
+ * with 15 significant digits, which rounds integers above about 1e15, e.g. a seed). */
+int tr_json_add_integer(struct cJSON *obj, const char *key, uint64_t v);
 /* Parse a JSON file; *out is owned by the caller (cJSON_Delete). */
 int tr_json_read(const char *path, struct cJSON **out, tr_error *err);
 

@@ -13,9 +13,11 @@
 /* Facts about a run that the trainer does not know itself. */
 typedef struct tr_run_info {
 	const char *status;      /* "running", "completed", "diverged", "interrupted", "failed" */
-	const char *data_dir;
+	const char *data_dir;    /* absolute, so that --resume finds it from anywhere */
 	size_t val_size;
 	int threads;             /* --threads as given (0 = all cores) */
+	const char *device;      /* --device as given ("auto", "cpu", "cl:0", ...) */
+	const char *checkpoint_every; /* --checkpoint-every as given ("5m", "500", "off") */
 	const char *started_at;  /* ISO 8601 UTC */
 	const char *init_weights;/* --init-weights directory, or NULL */
 	const char *message;     /* the error that ended the run, or NULL */
@@ -25,6 +27,26 @@ typedef struct tr_run_info {
 	long best_iter;
 	double best_val_acc, best_test_acc;
 } tr_run_info;
+
+/* The settings of a run that are not training settings (those are in its checkpoint),
+ * as its summary.json recorded them: what --resume uses when they are not given again.
+ * Empty strings and threads = -1 for what the summary lacks. */
+typedef struct tr_run_settings {
+	char data_dir[1024];
+	char device[64];
+	char checkpoint_every[24];
+	int threads;
+	char status[16];         /* "completed", "interrupted", ... */
+} tr_run_settings;
+
+/* Read dir/summary.json's settings. A missing or damaged summary is TR_ERR_INPUT (the
+ * caller may go on with defaults). */
+int tr_run_read_settings(const char *dir, tr_run_settings *out, tr_error *err);
+
+/* Remove what a run writes in dir (metrics.csv, summary.json, checkpoint.bin, w*.npy,
+ * b*.npy, and temporary files of interrupted writes of those), and nothing else: for
+ * --force, so that no file of an earlier run is left beside the new run's. */
+int tr_run_remove_outputs(const char *dir, tr_error *err);
 
 /* Write summary.json into dir. */
 int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info *info,

@@ -78,7 +78,7 @@ void exp_job_args(const struct exp_plan *p, const cli_options *o, struct exp_job
 	opt(a, "data", "%s", p->data);
 	opt(a, "iters", "%ld", c->iters);
 	if (cli_given(o, "checkpoint-every"))
-		opt(a, "checkpoint-every", "%ld", o->checkpoint_every);
+		opt(a, "checkpoint-every", "%s", o->checkpoint_every.text);
 	if (j->action != TR_EXP_RESUME) {
 		tr_layout_format(&c->layout, layers, sizeof(layers));
 		opt(a, "val-size", "%zu", o->val_size);

@@ -87,6 +87,9 @@ int main(int argc, char **argv)
 	/* Past a file-size limit (ulimit -f) write() must fail with EFBIG, which the
 	 * atomic writer reports as exit code 4, instead of SIGXFSZ killing the run. */
 	signal(SIGXFSZ, SIG_IGN);
+	/* A closed pipe on the output (`trainer ... 2>&1 | head -1`) must not kill a run:
+	 * writes to it fail (EPIPE) and the progress output stops (progress.c). */
+	signal(SIGPIPE, SIG_IGN);
 	cli_options_default(&o);
 	tr_error_clear(&err);
 	/* `trainer report DIR`: the experiment directory comes before any option. */

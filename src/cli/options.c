@@ -4,6 +4,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,8 +28,9 @@ struct opt {
 
 /* ---- value parsers: strict, with the option's name in every message ---- */
 
-static int parse_long(const char *name, const char *v, long min, long max, long *out,
-		      tr_error *err)
+/* An integer in [min, max]; `why` (may be "") is added to the out-of-range message. */
+static int parse_long_why(const char *name, const char *v, long min, long max,
+			  const char *why, long *out, tr_error *err)
 {
 	char *end;
 	long long x;
@@ -38,10 +40,16 @@ static int parse_long(const char *name, const char *v, long min, long max, long 
 	if (end == v || *end != '\0')
 		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': not an integer", name, v);
 	if (errno == ERANGE || x < min || x > max)
-		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': must be between %ld and %ld",
-			       name, v, min, max);
+		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': must be between %ld and %ld%s",
+			       name, v, min, max, why);
 	*out = (long)x;
 	return TR_OK;
+}
+
+static int parse_long(const char *name, const char *v, long min, long max, long *out,
+		      tr_error *err)
+{
+	return parse_long_why(name, v, min, max, "", out, err);
 }
 
 static int parse_double(const char *name, const char *v, double min, double max,
@@ -54,6 +62,10 @@ static int parse_double(const char *name, const char *v, double min, double max,
 	x = strtod(v, &end);
 	if (end == v || *end != '\0')
 		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': not a number", name, v);
+	if (errno == ERANGE && isfinite(x) && fabs(x) <= DBL_MIN)
+		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': too close to zero to be represented "
+			       "(below %g); use %s", name, v, DBL_MIN,
+			       min_open ? "a larger value" : "0 or a larger value");
 	if (!isfinite(x) || errno == ERANGE)
 		return tr_fail(err, TR_ERR_USAGE, "--%s '%s': must be a finite number", name, v);
 	if (x < min || x > max || (min_open && x == min))
@@ -117,9 +129,11 @@ static int set_init(cli_options *o, const char *n, const char *v, tr_error *err)
 static int set_seed(cli_options *o, const char *n, const char *v, tr_error *err)
 {
 	long x;
-	int rc = parse_long(n, v, 0, LONG_MAX, &x, err);
+	int rc = parse_long_why(n, v, 0, CLI_SEED_MAX, " (2^53, the largest integer that "
+				"summary.json records exactly)", &x, err);
 
-	o->cfg.seed = (uint64_t)x;
+	if (rc == TR_OK)
+		o->cfg.seed = (uint64_t)x;
 	return rc;
 }
 
@@ -185,9 +199,45 @@ static int set_init_weights(cli_options *o, const char *n, const char *v, tr_err
 	return copy_str(n, v, o->init_weights, sizeof(o->init_weights), err);
 }
 
+int cli_parse_checkpoint_every(const char *v, cli_checkpoint_every *out, tr_error *err)
+{
+	static const struct { char unit; long seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 },
+	};
+	cli_checkpoint_every c = { .kind = CLI_CKPT_ITERS };
+	size_t len = strlen(v), i;
+	char digits[24];
+	tr_error e;
+
+	if (!strcmp(v, "off")) {
+		c.kind = CLI_CKPT_OFF;
+	} else if (len > 0 && len < sizeof(digits) && strchr("smh", v[len - 1])) {
+		memcpy(digits, v, len - 1);
+		digits[len - 1] = '\0';
+		for (i = 0; units[i].unit != v[len - 1]; i++)
+			;
+		c.kind = CLI_CKPT_SECONDS;
+		if (!*digits || parse_long("checkpoint-every", digits, 1,
+					   1000000000L / units[i].seconds, &c.every, &e))
+			goto bad;
+		c.every *= units[i].seconds;
+	} else if (parse_long("checkpoint-every", v, 1, 1000000000L, &c.every, &e)) {
+		goto bad;
+	}
+	if (len >= sizeof(c.text))
+		goto bad;
+	memcpy(c.text, v, len + 1);
+	*out = c;
+	return TR_OK;
+bad:
+	return tr_fail(err, TR_ERR_USAGE, "--checkpoint-every '%s': use a number of iterations "
+		       "(1 to 1000000000), a duration of training such as 30s, 5m or 1h, or off",
+		       v);
+}
+
 static int set_checkpoint_every(cli_options *o, const char *n, const char *v, tr_error *err)
 {
-	return parse_long(n, v, 0, 1000000000L, &o->checkpoint_every, err);
+	return cli_parse_checkpoint_every(v, &o->checkpoint_every, err);
 }
 
 static int set_resume(cli_options *o, const char *n, const char *v, tr_error *err)
@@ -333,8 +383,9 @@ static const struct opt options[] = {
 	  "write into an existing non-empty output directory" },
 	{ "init-weights", "DIR", CLI_TRAIN, set_init_weights, "none",
 	  "start from w1.npy..wL.npy, b1.npy..bL.npy in DIR instead of --init" },
-	{ "checkpoint-every", "N", ALL_RUNS, set_checkpoint_every, "0",
-	  "write checkpoint.bin every N iterations; 0 = at every evaluation" },
+	{ "checkpoint-every", "WHEN", ALL_RUNS, set_checkpoint_every, "5m",
+	  "write checkpoint.bin every N iterations (500), every so much training time "
+	  "(30s, 5m, 1h), or off; also at the end of the run and on Ctrl-C (unless off)" },
 	{ "resume", "RUN_DIR", CLI_TRAIN, set_resume, "none",
 	  "continue the run in RUN_DIR from its checkpoint.bin (its settings are kept)" },
 	{ "preset", "NAME", CLI_EXPERIMENT, set_preset, "seed",
@@ -370,6 +421,9 @@ void cli_options_default(cli_options *o)
 	o->val_size = 5000;
 	snprintf(o->preset, sizeof(o->preset), "seed");
 	o->jobs = 1;
+	o->checkpoint_every.kind = CLI_CKPT_SECONDS;
+	o->checkpoint_every.every = 300;
+	snprintf(o->checkpoint_every.text, sizeof(o->checkpoint_every.text), "5m");
 }
 
 static const struct opt *find(const char *name, size_t len)

@@ -27,6 +27,19 @@ enum {
 
 #define CLI_PATH_MAX 1024
 
+/* The largest --seed: 2^53, so that JSON files (doubles) record every seed exactly. */
+#define CLI_SEED_MAX 9007199254740992LL
+
+/* --checkpoint-every: a number of iterations, a duration of training, or off. */
+typedef struct cli_checkpoint_every {
+	enum { CLI_CKPT_ITERS, CLI_CKPT_SECONDS, CLI_CKPT_OFF } kind;
+	long every;                    /* iterations or seconds; 0 when off */
+	char text[24];                 /* as given ("500", "5m", "off"), for child runs */
+} cli_checkpoint_every;
+
+/* Parse a --checkpoint-every value ("500", "30s", "5m", "1h", "off"). */
+int cli_parse_checkpoint_every(const char *v, cli_checkpoint_every *out, tr_error *err);
+
 typedef struct cli_options {
 	/* training */
 	tr_train_config cfg;
@@ -37,7 +50,7 @@ typedef struct cli_options {
 	char out_dir[CLI_PATH_MAX];    /* empty: runs/run-<date>-<time> */
 	bool force;
 	char init_weights[CLI_PATH_MAX];
-	long checkpoint_every;         /* 0: at every evaluation */
+	cli_checkpoint_every checkpoint_every;
 	char resume[CLI_PATH_MAX];
 	bool quiet;
 	/* experiment */

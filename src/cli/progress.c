@@ -107,6 +107,17 @@ static void rate_eta(const cli_progress *p, long step, double *rate, char *eta, 
 		snprintf(eta, cap, "?");
 }
 
+/* A write to stderr failed (a closed pipe or terminal): no more progress output; the
+ * run goes on. */
+static void check_written(cli_progress *p, int printed)
+{
+	if (printed < 0 || fflush(stderr) != 0 || ferror(stderr)) {
+		p->enabled = false;
+		p->tty = false;
+		clearerr(stderr);
+	}
+}
+
 void cli_progress_step(cli_progress *p, long step)
 {
 	char eta[32];
@@ -124,9 +135,9 @@ void cli_progress_step(cli_progress *p, long step)
 		return;
 	p->last_draw = t;
 	rate_eta(p, step, &rate, eta, sizeof(eta));
-	fprintf(stderr, "\r%siter %ld/%ld  %.1f it/s  ETA %s  val_acc %.4f \033[K",
-		p->label, step, p->total, rate, eta, p->last_val_acc);
-	fflush(stderr);
+	check_written(p, fprintf(stderr, "\r%siter %ld/%ld  %.1f it/s  ETA %s  val_acc %.4f "
+				 "\033[K", p->label, step, p->total, rate, eta,
+				 p->last_val_acc));
 }
 
 void cli_progress_eval(cli_progress *p, const tr_metric_row *row)
@@ -142,10 +153,10 @@ void cli_progress_eval(cli_progress *p, const tr_metric_row *row)
 	if (!p->enabled || p->tty)
 		return;
 	rate_eta(p, row->iter, &rate, eta, sizeof(eta));
-	fprintf(stderr,
-		"%siter %ld/%ld train_loss %.6g train_acc %.4f val_loss %.6g val_acc %.4f "
-		"(%.1f it/s, ETA %s)\n", p->label, row->iter, p->total, row->train_loss,
-		row->train_acc, row->val_loss, row->val_acc, rate, eta);
+	check_written(p, fprintf(stderr, "%siter %ld/%ld train_loss %.6g train_acc %.4f "
+				 "val_loss %.6g val_acc %.4f (%.1f it/s, ETA %s)\n", p->label,
+				 row->iter, p->total, row->train_loss, row->train_acc,
+				 row->val_loss, row->val_acc, rate, eta));
 }
 
 void cli_progress_done(cli_progress *p)

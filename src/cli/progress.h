@@ -1,7 +1,8 @@
 /*
  * progress.h - progress output of a training run on stderr: on a terminal one line
  * that updates in place (iteration, rate, ETA, last validation accuracy); otherwise
- * one plain line per evaluation.
+ * one plain line per evaluation. A write to stderr that fails (a closed pipe or
+ * terminal; SIGPIPE is ignored) turns the progress output off; the run goes on.
  *
  * A run started by `trainer experiment` also reports to its parent, quiet or not:
  * when the environment has TRAINER_PROGRESS_FD=N, it writes one line per report to

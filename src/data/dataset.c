@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #define PATH_MAX_LEN 1100 /* dir (< 1024 bytes) + '/' + the longest name + ".gz" */
 
@@ -59,6 +60,30 @@ static int check_pair(const tr_idx *images, const char *ipath, const tr_idx *lab
 			       "the files do not belong together; fetch them again",
 			       ipath, images->count, lpath, labels->count);
 	return check_labels(labels, lpath, err);
+}
+
+/* zlib's crc32 takes a uInt length: go in pieces. */
+static uLong crc_bytes(uLong crc, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		size_t k = n > (1u << 30) ? (1u << 30) : n;
+
+		crc = crc32(crc, p, (uInt)k);
+		p += k;
+		n -= k;
+	}
+	return crc;
+}
+
+/* The CRC over everything a run reads, in file order (about 20 ms for MNIST). */
+static uint32_t dataset_crc(tr_idx *const idx[4])
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+	int i;
+
+	for (i = 0; i < 4; i++)
+		crc = crc_bytes(crc, idx[i]->data, idx[i]->count * idx[i]->rows * idx[i]->cols);
+	return (uint32_t)crc;
 }
 
 static tr_split make_split(const tr_idx *images, const tr_idx *labels, size_t first,
@@ -134,6 +159,7 @@ int tr_dataset_load(const char *dir, size_t val_size, tr_dataset *out, tr_error 
 	out->val = make_split(idx[0], idx[1], 0, val_size);
 	out->train = make_split(idx[0], idx[1], val_size, n_train - val_size);
 	out->test = make_split(idx[2], idx[3], 0, idx[2]->count);
+	out->crc = dataset_crc(idx);
 	return TR_OK;
 
 out_free:

@@ -91,3 +91,11 @@ out_free_text:
 	free(text);
 	return rc;
 }
+
+int tr_json_add_integer(struct cJSON *obj, const char *key, uint64_t v)
+{
+	char digits[32];
+
+	snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
+	return cJSON_AddRawToObject(obj, key, digits) ? TR_OK : TR_ERR_INTERNAL;
+}

@@ -2,10 +2,15 @@
 #include "trainer/run_output.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "trainer/checkpoint.h"
 
 static void join(char *buf, size_t cap, const char *dir, const char *name)
 {
@@ -31,7 +36,7 @@ static cJSON *config_json(const tr_trainer *t, const tr_run_info *info)
 	for (i = 0; i <= c->layout.n_layers; i++)
 		cJSON_AddItemToArray(layers, cJSON_CreateNumber((double)c->layout.sizes[i]));
 	cJSON_AddStringToObject(cfg, "init", tr_init_name(c->init));
-	cJSON_AddNumberToObject(cfg, "seed", (double)c->seed);
+	tr_json_add_integer(cfg, "seed", c->seed);
 	cJSON_AddNumberToObject(cfg, "lr", c->lr);
 	cJSON_AddNumberToObject(cfg, "l2", c->l2);
 	cJSON_AddStringToObject(cfg, "l2_scope", c->l2_scope == TR_L2_ALL ? "all" : "weights");
@@ -42,11 +47,98 @@ static cJSON *config_json(const tr_trainer *t, const tr_run_info *info)
 	cJSON_AddNumberToObject(cfg, "val_size", (double)info->val_size);
 	cJSON_AddStringToObject(cfg, "data", info->data_dir ? info->data_dir : "");
 	cJSON_AddNumberToObject(cfg, "threads", info->threads);
+	cJSON_AddStringToObject(cfg, "device", info->device ? info->device : "auto");
+	cJSON_AddStringToObject(cfg, "checkpoint_every",
+				info->checkpoint_every ? info->checkpoint_every : "");
 	if (info->init_weights)
 		cJSON_AddStringToObject(cfg, "init_weights", info->init_weights);
 	else
 		cJSON_AddNullToObject(cfg, "init_weights");
 	return cfg;
+}
+
+static void copy_string(const cJSON *obj, const char *key, char *buf, size_t cap)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	buf[0] = '\0';
+	if (cJSON_IsString(v) && v->valuestring && strlen(v->valuestring) < cap)
+		strcpy(buf, v->valuestring);
+}
+
+int tr_run_read_settings(const char *dir, tr_run_settings *out, tr_error *err)
+{
+	cJSON *root, *cfg, *threads;
+	char path[1100];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->threads = -1;
+	join(path, sizeof(path), dir, "summary.json");
+	if ((rc = tr_json_read(path, &root, err)))
+		return rc;
+	cfg = cJSON_GetObjectItemCaseSensitive(root, "config");
+	threads = cJSON_GetObjectItemCaseSensitive(cfg, "threads");
+	copy_string(cfg, "data", out->data_dir, sizeof(out->data_dir));
+	copy_string(cfg, "device", out->device, sizeof(out->device));
+	copy_string(cfg, "checkpoint_every", out->checkpoint_every,
+		    sizeof(out->checkpoint_every));
+	copy_string(root, "status", out->status, sizeof(out->status));
+	if (cJSON_IsNumber(threads) && threads->valuedouble >= 0 && threads->valuedouble <= 1024)
+		out->threads = (int)threads->valuedouble;
+	cJSON_Delete(root);
+	return TR_OK;
+}
+
+/* Is name one of the files a run writes: a fixed name, or [wb]<digits>.npy? */
+static bool is_run_output(const char *name)
+{
+	static const char *const fixed[] = { "metrics.csv", "summary.json", TR_CHECKPOINT_FILE };
+	size_t i, digits;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (!strcmp(name, fixed[i]))
+			return true;
+	if (name[0] != 'w' && name[0] != 'b')
+		return false;
+	digits = strspn(name + 1, "0123456789");
+	return digits > 0 && !strcmp(name + 1 + digits, ".npy");
+}
+
+/* ".<output>.tmp.XXXXXX", the temporary file of an atomic write of an output. */
+static bool is_output_temp(const char *name)
+{
+	const char *tmp = strstr(name, ".tmp.");
+	char base[256];
+
+	if (name[0] != '.' || !tmp || strlen(tmp) != 11 || (size_t)(tmp - name) >= sizeof(base))
+		return false;
+	memcpy(base, name + 1, (size_t)(tmp - name) - 1);
+	base[tmp - name - 1] = '\0';
+	return is_run_output(base);
+}
+
+int tr_run_remove_outputs(const char *dir, tr_error *err)
+{
+	char path[1400];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int rc = TR_OK;
+
+	if (!d)
+		return errno == ENOENT ? TR_OK :
+		       tr_fail(err, TR_ERR_OUTPUT, "cannot read directory %s: %s", dir,
+			       strerror(errno));
+	while (rc == TR_OK && (e = readdir(d)) != NULL) {
+		if (!is_run_output(e->d_name) && !is_output_temp(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) != 0 && errno != ENOENT)
+			rc = tr_fail(err, TR_ERR_OUTPUT, "--force: cannot remove %s, a file of the "
+				     "earlier run: %s", path, strerror(errno));
+	}
+	closedir(d);
+	return rc;
 }
 
 int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info *info,

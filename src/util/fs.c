@@ -1,9 +1,13 @@
 /* fs.c - see include/trainer/fs.h. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "trainer/fs.h"
+#include "trainer/dir_lock.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,7 +59,8 @@ int tr_check_output_dir(const char *dir, bool force, const char *flag, tr_error 
 		return tr_fail(err, TR_ERR_OUTPUT, "%s %s: cannot read directory: %s", flag,
 			       dir, strerror(errno));
 	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, TR_DIR_LOCK_FILE)) {
 			empty = false;
 			break;
 		}
@@ -84,4 +89,14 @@ int tr_check_writable_dir(const char *dir, tr_error *err)
 	close(fd);
 	unlink(probe);
 	return TR_OK;
+}
+
+void tr_path_absolute(const char *path, char *buf, size_t cap)
+{
+	char resolved[PATH_MAX];
+
+	if (realpath(path, resolved) && strlen(resolved) < cap)
+		memcpy(buf, resolved, strlen(resolved) + 1);
+	else
+		snprintf(buf, cap, "%s", path);
 }

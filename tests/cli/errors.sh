@@ -19,18 +19,19 @@ succeeds "${RUN[@]}" --out "$TMP/run"
 guard "$TMP/run" "$SMALL"
 
 # ---- numeric options: OPTION then the values it must refuse ----
-# Integers: threads 0..1024, val-size >= 0, seed >= 0, batch 1..65536, iters >= 1,
-# eval-every >= 1, checkpoint-every >= 0. Reals: lr > 0, l2 >= 0; both finite.
+# Integers: threads 0..1024, val-size >= 0, seed 0..2^53, batch 1..65536, iters >= 1,
+# eval-every >= 1. checkpoint-every: iterations >= 1, a duration (30s, 5m, 1h) or off.
+# Reals: lr > 0, l2 >= 0; both finite.
 big=99999999999999999999
 numeric_cases=(
 	"threads|-1|abc|$big|nan|1025|1.5|"
 	"val-size|-1|abc|$big|nan|1e3|"
-	"seed|-1|abc|$big|nan|0x10|"
+	"seed|-1|abc|$big|nan|0x10|9007199254740993|9223372036854775807|"
 	"batch|0|-5|abc|$big|nan|65537|"
 	"iters|0|-1|abc|$big|nan|1.5|"
 	"eval-every|0|-1|abc|$big|nan|"
-	"checkpoint-every|-1|abc|$big|nan|"
-	"lr|0|-1|-0|abc|1e999|-1e999|nan|-nan|inf|1001|"
+	"checkpoint-every|-1|0|abc|$big|nan|5x|m|1.5m|-5m|0s|5 m|OFF|"
+	"lr|0|-1|-0|abc|1e999|-1e999|nan|-nan|inf|1001|1e-310|"
 	"l2|-0.1|abc|1e999|nan|inf|1e4|"
 )
 for spec in "${numeric_cases[@]}"; do
@@ -60,9 +61,22 @@ fails 2 "--iters ''" -- --iters "" --out "$NEVER"
 fails 2 "--lr ''" -- --lr= --out "$NEVER"
 fails 2 "--quiet takes no value" -- --quiet=1 --out "$NEVER"
 
+# The messages say what is wrong, not just that something is.
+fails 2 "--seed '9007199254740993': must be between 0 and 9007199254740992 \\(2\\^53" -- \
+	--seed 9007199254740993 --out "$NEVER"
+fails 2 "--lr '1e-310': too close to zero to be represented" -- --lr 1e-310 --out "$NEVER"
+fails 2 "--l2 '1e-320': too close to zero to be represented .*use 0 or a larger value" -- \
+	--l2 1e-320 --out "$NEVER"
+fails 2 "--checkpoint-every '0': use a number of iterations .*30s, 5m or 1h, or off" -- \
+	--checkpoint-every 0 --out "$NEVER"
+
 # Values at the edge that are valid: accepted (the run itself is tiny).
-succeeds "${RUN[@]}" --threads 0 --seed 0 --l2 0 --checkpoint-every 0 --val-size 0 \
+succeeds "${RUN[@]}" --threads 0 --seed 0 --l2 0 --checkpoint-every 1 --val-size 0 \
 	--out "$TMP/edge1"
+succeeds "${RUN[@]}" --seed 9007199254740992 --checkpoint-every off --out "$TMP/edge3"
+check "the largest seed is recorded exactly" grep -q '"seed":[[:space:]]*9007199254740992,' \
+	"$TMP/edge3/summary.json"
+succeeds "${RUN[@]}" --checkpoint-every 1h --out "$TMP/edge4"
 succeeds "${RUN[@]}" --threads 1024 --batch 1 --lr 1000 --out "$TMP/edge2"
 
 # ---- --val-size as large as the training file or larger ----
