@@ -35,6 +35,9 @@ d="$(npy '<f4' False '(784, 8)' | wdir zeros w1.npy)"
 succeeds "${RUN[@]}" --init-weights "$d" --out "$TMP/from-zeros"
 
 # ---- missing ----
+# --init-weights names a directory: a file there is refused saying what to pass.
+fails 2 "--init-weights $W/w1.npy: is a file, not a directory: pass the directory that holds w1.npy..wL.npy and b1.npy..bL.npy \($W\)" -- \
+	"${RUN[@]}" --init-weights "$W/w1.npy" --out "$NEVER"
 weights_fail "$TMP/nowhere does not exist: pass the directory that holds w1.npy" "$TMP/nowhere"
 d="$(wdir nob2 b2.npy </dev/null)"; rm "$d/b2.npy"
 weights_fail "$d/b2.npy does not exist" "$d"
@@ -156,7 +159,9 @@ d="$(rdir cut)"; truncate -s -1000 "$d/$CK"
 resume_fails 3 "$d/$CK: the file has [0-9]+ bytes, but its header describes a checkpoint of [0-9]+ bytes: it is damaged" "$d"
 d="$(rdir cut2)"; truncate -s 20 "$d/$CK"; crc_fix "$d/$CK"
 resume_fails 3 "$d/$CK: truncated checkpoint" "$d"
-# Damaged with a valid CRC: the parser's own checks. Layer sizes are u64 at 16, 24, 32.
+# Damaged with a valid CRC: the parser's own checks (a header that declares another
+# size than the file's is refused before the file is read). Layer sizes are u64 at 16,
+# 24, 32.
 d="$(rdir layers)"; patch "$d/$CK" 24 '\020'; crc_fix "$d/$CK"   # hidden 8 -> 16
 resume_fails 3 "$d/$CK: the file has [0-9]+ bytes, but its header describes a checkpoint of [0-9]+ bytes" "$d"
 d="$(rdir nsizes)"; patch "$d/$CK" 12 '\377'; crc_fix "$d/$CK"

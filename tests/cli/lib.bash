@@ -2,6 +2,7 @@
 # Every test prints "N passed, N failed" and exits non-zero on any failure.
 set -u
 BIN="${TRAINER_BIN:?TRAINER_BIN must point to the trainer executable}"
+[[ $BIN == /* || ! -e $BIN ]] || BIN="$PWD/$BIN"   # tests may change directory
 DATA="${TRAINER_DATA_DIR:-}"
 passed=0
 failed=0

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# checkpoints.sh - checkpoints through the real binary:
+#  - the end of every run is checkpointed (any --iters and --eval-every), so --resume
+#    of a completed run has nothing to do and a short run can be extended;
+#  - --checkpoint-every off writes none (and says so on --resume), a duration works;
+#  - checkpoints written in the background after every few iterations, a SIGKILL at a
+#    random moment, --resume from another directory with nothing but the run directory:
+#    the same metrics and byte-identical weights as an uninterrupted run;
+#  - the data check covers the images (one changed pixel is refused), an oversized
+#    checkpoint is refused from its header without being read, and a version 1
+#    checkpoint (tests/cli/data) still resumes, bit for bit.
+source "$(dirname "$0")/errors_lib.bash"
+need_data
+
+SMALL="$TMP/small"
+make_small_data "$SMALL"
+DEV="$(cpu_device)"
+BASE=(--device "$DEV" --threads 1 --data "$SMALL" --val-size 50 --quiet)
+NET=(--layers 784,8,10 --init he --lr 0.001)
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+same_weights() { # DIR1 DIR2: every parameter file byte-identical
+	local f
+	for f in w1 b1 w2 b2; do cmp -s "$1/$f.npy" "$2/$f.npy" || return 1; done
+}
+same_run() { # DIR1 DIR2: metrics (without the seconds column) and weights identical
+	[[ "$(cut -d, -f1-5 "$1/metrics.csv")" == "$(cut -d, -f1-5 "$2/metrics.csv")" ]] &&
+		same_weights "$1" "$2"
+}
+status_of() {
+	sed -n 's/^[[:space:]]*"status":[[:space:]]*"\([a-z]*\)".*/\1/p' "$1/summary.json"
+}
+# wait_for TEST SECONDS: poll until the test command succeeds (bounded; no sleeps that
+# assume a speed).
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		eval "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ---- the end of every run is checkpointed ----
+A="$TMP/a"
+succeeds "${BASE[@]}" "${NET[@]}" --iters 23 --eval-every 5 --out "$A"
+before="$(cat "$A/metrics.csv" "$A"/*.npy | cksum)"
+run_bin --resume "$A" --device "$DEV" --data "$SMALL"
+check "--resume of a completed 23-iteration run (evaluations every 5): nothing to do ($RC: $(cat "$TMP/out" "$TMP/err"))" \
+	grep -q "already completed 23 iterations; nothing to do" "$TMP/out"
+check "... and its outputs are not rewritten" test "$(cat "$A/metrics.csv" "$A"/*.npy | cksum)" = "$before"
+B="$TMP/b"
+succeeds "${BASE[@]}" "${NET[@]}" --iters 7 --eval-every 10 --out "$B"
+succeeds --resume "$B" --iters 14 "${BASE[@]:0:4}" --quiet
+check "a run with --eval-every above --iters can be extended" \
+	test "$(tail -1 "$B/metrics.csv" | cut -d, -f1)" = 14
+succeeds "${BASE[@]}" "${NET[@]}" --iters 14 --eval-every 10 --out "$TMP/b-whole"
+check "... to the same weights as an uninterrupted run" same_weights "$B" "$TMP/b-whole"
+
+# ---- --checkpoint-every off, and a duration ----
+O="$TMP/off"
+succeeds "${BASE[@]}" "${NET[@]}" --iters 12 --eval-every 5 --checkpoint-every off --out "$O"
+check "--checkpoint-every off: no checkpoint.bin" test ! -e "$O/checkpoint.bin"
+check "--checkpoint-every off: the final outputs are written" \
+	test -s "$O/w2.npy" -a "$(status_of "$O")" = completed
+fails 3 "--resume $O: the run has no checkpoint: it ran with --checkpoint-every off" -- \
+	--resume "$O" --iters 20 "${BASE[@]:0:4}"
+succeeds "${BASE[@]}" "${NET[@]}" --iters 12 --eval-every 5 --checkpoint-every 30s --out "$TMP/dur"
+check "--checkpoint-every 30s: the final checkpoint is written" test -s "$TMP/dur/checkpoint.bin"
+check "--checkpoint-every 30s is recorded" grep -q '"checkpoint_every":[[:space:]]*"30s"' "$TMP/dur/summary.json"
+
+# ---- background writes, SIGKILL, resume from elsewhere: identical results ----
+LONG=(--iters 6000 --eval-every 100 --checkpoint-every 50)
+W="$TMP/whole"
+succeeds "${BASE[@]}" "${NET[@]}" "${LONG[@]}" --out "$W"
+K="$TMP/killed"
+"$BIN" "${BASE[@]}" "${NET[@]}" "${LONG[@]}" --out "$K" 2>"$TMP/k.err" &
+pid=$!
+wait_for "[[ -s '$K/checkpoint.bin' ]]" 120
+sleep "0.$((RANDOM % 10))"
+kill -KILL "$pid" 2>/dev/null
+rc=0; wait "$pid" || rc=$?
+if [[ $rc -eq 137 ]]; then
+	check "killed: summary.json still says running" test "$(status_of "$K")" = running
+	# A new shell in another directory, no --data, no --threads, no TRAINER_DATA_DIR:
+	# the run's own settings come from its summary.json.
+	rc=0
+	(cd / && env -u TRAINER_DATA_DIR timeout -k 5 300 "$BIN" --resume "$K" --quiet) \
+		>"$TMP/r.out" 2>"$TMP/r.err" || rc=$?
+	check "resume from / with nothing but the directory exits 0 ($rc: $(head -c 300 "$TMP/r.err"))" \
+		test "$rc" -eq 0
+	check "the resumed run kept --threads 1" grep -q '"threads":[[:space:]]*1,' "$K/summary.json"
+	check "the resumed run recorded its data directory" \
+		grep -q "\"data\":[[:space:]]*\"$SMALL\"" "$K/summary.json"
+	check "killed (background checkpoints every 50) + resumed = uninterrupted" same_run "$W" "$K"
+else
+	bad "the run to be killed ended by itself (exit $rc): $(head -c 300 "$TMP/k.err")"
+fi
+
+# ---- the data check covers the images ----
+P="$TMP/pixel"
+cp -r "$SMALL" "$P"
+# Training image 60 (the first 50 are validation), pixel 400: one byte.
+off=$((16 + 60 * 784 + 400))
+old="$(od -A n -t u1 -j "$off" -N 1 "$P/train-images-idx3-ubyte" | tr -d ' ')"
+patch "$P/train-images-idx3-ubyte" "$off" "\\$(printf '%03o' $(( (old + 1) % 256 )))"
+guard "$A"
+fails 3 "the checkpoint was made with other data than $P holds \\(150 training examples there, 150 in the checkpoint, but other images or labels\\)" -- \
+	--resume "$A" --iters 30 --device "$DEV" --data "$P"
+
+# ---- an oversized checkpoint is refused from its header, not read ----
+X="$TMP/oversized"
+cp -r "$A" "$X"
+truncate -s +3G "$X/checkpoint.bin"   # sparse: no disk space used
+fails 3 "$X/checkpoint.bin: the file has [0-9]+ bytes, but its header describes a checkpoint of [0-9]+ bytes: it is damaged" -- \
+	--resume "$X" --iters 30 --device "$DEV" --data "$SMALL"
+rm -rf "$X"
+
+# ---- a version 1 checkpoint still resumes, bit for bit (cpu-ref made it) ----
+V="$TMP/v1"
+mkdir -p "$V"
+cp "$HERE/data/v1-784-8-10-iter20.bin" "$V/checkpoint.bin"
+REF=(--device cpu-ref --data "$SMALL" --quiet)
+succeeds --resume "$V" --iters 40 "${REF[@]}"
+succeeds "${REF[@]}" --val-size 50 "${NET[@]}" --iters 40 --eval-every 10 --out "$TMP/v1-whole"
+check "a version 1 checkpoint resumes to the same run as an uninterrupted one" \
+	same_run "$V" "$TMP/v1-whole"
+finish
