@@ -23,7 +23,8 @@
 
 typedef struct tr_ckpt_writer tr_ckpt_writer;
 
-/* Start a writer (and its thread) for the checkpoint file at path. */
+/* Start a writer (and its thread) for the checkpoint file at path. Where no thread can
+ * be started (out of memory), the writer writes on the calling thread, in submit. */
 int tr_ckpt_writer_create(const char *path, tr_ckpt_writer **out, tr_error *err);
 
 /* Stop the writer after the write in flight, if any, is done. NULL-safe. */

@@ -13,18 +13,72 @@
  * took the cores away from the next GEMM and made the step several times slower.
  * --threads N sets both OpenBLAS's thread count and the team's (0 = all cores).
  *
+ * Memory. Each OpenBLAS thread allocates a 128 MiB buffer when it starts, and the
+ * calling thread one at its first GEMM; OpenBLAS 0.3.21 retries a failed allocation
+ * forever. Under an address-space limit (ulimit -v) a process then spun for ever, and
+ * hung at exit joining that thread, whatever it was doing (even `--version` or
+ * `--device cpu-ref`, since OpenBLAS starts its threads in its library constructor).
+ * So OpenBLAS must start no thread at load (see "Before main" below), and this backend
+ * starts them at its first GEMM, once the network is allocated, after checking that
+ * their buffers fit (openblas_reserve): if they do not, the GEMM fails with "out of
+ * host memory" (exit code 1) instead of hanging.
+ *
  * Buffers are 64-byte aligned host arrays.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "backend/host_buffer.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+/*
+ * Before main. OpenBLAS sizes the thread pool it starts in its constructor from the
+ * CPUs the process may run on. A function in the executable's .preinit_array runs
+ * before every library's constructor: it lets the process run on one CPU while the
+ * libraries initialise, and a constructor of the executable (run after the libraries')
+ * gives the CPUs back. OpenBLAS then starts no thread at load; openblas_set_num_threads
+ * starts them later. (The .preinit_array exists in executables only, so this file must
+ * be linked into the executable, as the static library trainer_core is.)
+ */
+static cpu_set_t cpus_at_start;
+static bool cpus_narrowed;
+
+static void narrow_cpus_before_libraries(int argc, char **argv, char **envp)
+{
+	cpu_set_t one;
+	int cpu;
+
+	(void)argc, (void)argv, (void)envp;
+	if (sched_getaffinity(0, sizeof(cpus_at_start), &cpus_at_start) != 0 ||
+	    CPU_COUNT(&cpus_at_start) <= 1)
+		return;
+	for (cpu = 0; !CPU_ISSET(cpu, &cpus_at_start); cpu++)
+		;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	cpus_narrowed = sched_setaffinity(0, sizeof(one), &one) == 0;
+}
+
+__attribute__((section(".preinit_array"), used))
+static void (*const narrow_cpus_entry)(int, char **, char **) = narrow_cpus_before_libraries;
+
+__attribute__((constructor))
+static void restore_cpus_after_libraries(void)
+{
+	if (cpus_narrowed)
+		sched_setaffinity(0, sizeof(cpus_at_start), &cpus_at_start);
+	cpus_narrowed = false;
+}
 
 /*
  * Subnormal numbers. Late in a long run many gradients, and so Adam's second moments
@@ -101,9 +155,66 @@ struct helper_arg {
 
 struct cpu_ctx {
 	int threads;
+	bool blas_started;    /* OpenBLAS's threads started (openblas_reserve) */
 	struct team team;
 	struct helper_arg *args;
 };
+
+/* What OpenBLAS (0.3.21, x86-64 builds; BUFFER_SIZE in its common_x86_64.h) takes
+ * per thread: its GEMM buffer, and for a thread it starts, the thread's stack and the
+ * malloc arena glibc creates for it (64 MiB of address space). */
+#define BLAS_BUFFER ((size_t)128 << 20)
+#define THREAD_EXTRA (((size_t)8 + 64) << 20)
+#define RESERVE_MARGIN ((size_t)16 << 20)
+
+static size_t blas_need(int threads)
+{
+	return (size_t)threads * BLAS_BUFFER + (size_t)(threads - 1) * THREAD_EXTRA +
+	       RESERVE_MARGIN;
+}
+
+/* Can the process map `bytes` more (address-space limit, overcommit)? Probed with a
+ * mapping that is never touched, as OpenBLAS's buffer is allocated. */
+static bool can_map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return false;
+	munmap(p, bytes);
+	return true;
+}
+
+/* Before the first GEMM: check that OpenBLAS's buffers fit, then start its threads
+ * (none were started at load). */
+static int openblas_reserve(tr_backend *be, struct cpu_ctx *ctx)
+{
+	struct rlimit as;
+	char limit[96] = "";
+
+	if (ctx->blas_started)
+		return TR_OK;
+	if (!can_map(blas_need(ctx->threads))) {
+		if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+			snprintf(limit, sizeof(limit), " (the address-space limit, ulimit -v, is "
+				 "%llu MiB)", (unsigned long long)(as.rlim_cur >> 20));
+		if (ctx->threads > 1 && can_map(blas_need(1)))
+			return tr_fail(&be->err, TR_ERR_INTERNAL, "cpu: out of host memory: "
+				       "OpenBLAS needs %zu MiB more address space for its buffers "
+				       "with %d threads, which the process cannot have%s: raise the "
+				       "limit, or pass --threads 1 (%zu MiB)",
+				       blas_need(ctx->threads) >> 20, ctx->threads, limit,
+				       blas_need(1) >> 20);
+		return tr_fail(&be->err, TR_ERR_INTERNAL, "cpu: out of host memory: OpenBLAS "
+			       "needs %zu MiB more address space for its buffer, which the "
+			       "process cannot have%s: raise the limit, or use a smaller network",
+			       blas_need(1) >> 20, limit);
+	}
+	openblas_set_num_threads(ctx->threads);
+	ctx->blas_started = true;
+	return TR_OK;
+}
 
 static void *helper_main(void *p)
 {
@@ -214,7 +325,11 @@ static int cpu_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t
 {
 	struct cpu_ctx *ctx = be->context;
 	bool one = ctx->threads > 1 && (double)m * (double)n * (double)k < SMALL_GEMM;
-	unsigned csr = fp_flush_enter();
+	unsigned csr;
+
+	if (openblas_reserve(be, ctx) != TR_OK)
+		return be->err.status;
+	csr = fp_flush_enter();
 
 	if (one)
 		openblas_set_num_threads(1);
@@ -482,8 +597,7 @@ static int cpu_open(const char *spec, const tr_backend_options *opts, tr_backend
 		return tr_fail(err, TR_ERR_INTERNAL, "cpu: out of host memory");
 	}
 	ctx->threads = threads;
-	openblas_set_num_threads(threads);
-	team_start(ctx, threads - 1);
+	team_start(ctx, threads - 1); /* OpenBLAS's threads: at the first GEMM */
 	snprintf(be->device_name, sizeof(be->device_name), "host CPU, %d thread%s (%s)",
 		 threads, threads == 1 ? "" : "s", openblas_get_corename());
 	snprintf(be->device_version, sizeof(be->device_version), "%s",
