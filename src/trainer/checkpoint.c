@@ -78,7 +78,8 @@ int tr_checkpoint_snapshot(tr_trainer *t, size_t val_size, const char *path,
 		c->batcher.perm = perm;
 		memcpy(perm, t->batcher.perm, t->batcher.n * sizeof(uint32_t));
 	}
-	memcpy(c->metrics, t->metrics, t->n_metrics * sizeof(tr_metric_row));
+	if (t->n_metrics)
+		memcpy(c->metrics, t->metrics, t->n_metrics * sizeof(tr_metric_row));
 	c->n_metrics = t->n_metrics;
 	rc = tr_net_get_state(t->net, c->params, c->adam_m, c->adam_v, err);
 	if (rc)

@@ -76,7 +76,7 @@ succeeds "${BASE[@]}" "${NET[@]}" "${LONG[@]}" --out "$W"
 K="$TMP/killed"
 "$BIN" "${BASE[@]}" "${NET[@]}" "${LONG[@]}" --out "$K" 2>"$TMP/k.err" &
 pid=$!
-wait_for "[[ -s '$K/checkpoint.bin' ]]" 120
+wait_for "[[ -s '$K/checkpoint.bin' ]] || ! kill -0 $pid 2>/dev/null" 120
 sleep "0.$((RANDOM % 10))"
 kill -KILL "$pid" 2>/dev/null
 rc=0; wait "$pid" || rc=$?
