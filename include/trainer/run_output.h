@@ -44,8 +44,10 @@ typedef struct tr_run_settings {
 int tr_run_read_settings(const char *dir, tr_run_settings *out, tr_error *err);
 
 /* Remove what a run writes in dir (metrics.csv, summary.json, checkpoint.bin, w*.npy,
- * b*.npy, and temporary files of interrupted writes of those), and nothing else: for
- * --force, so that no file of an earlier run is left beside the new run's. */
+ * b*.npy, analysis.json, confusion.csv, misclassified.csv and .npy, the best/ set,
+ * and temporary files of interrupted writes of those), and nothing else: for --force,
+ * so that no file of an earlier run is left beside the new run's. A new kind of output
+ * file goes into is_run_output's list. */
 int tr_run_remove_outputs(const char *dir, tr_error *err);
 
 /* Write summary.json into dir. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "trainer/best_params.h"
 #include "trainer/checkpoint.h"
 
 static void join(char *buf, size_t cap, const char *dir, const char *name)
@@ -93,7 +94,10 @@ int tr_run_read_settings(const char *dir, tr_run_settings *out, tr_error *err)
 /* Is name one of the files a run writes: a fixed name, or [wb]<digits>.npy? */
 static bool is_run_output(const char *name)
 {
-	static const char *const fixed[] = { "metrics.csv", "summary.json", TR_CHECKPOINT_FILE };
+	static const char *const fixed[] = {
+		"metrics.csv", "summary.json", TR_CHECKPOINT_FILE, "analysis.json",
+		"confusion.csv", "misclassified.csv", "misclassified.npy",
+	};
 	size_t i, digits;
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -115,10 +119,12 @@ static bool is_output_temp(const char *name)
 		return false;
 	memcpy(base, name + 1, (size_t)(tmp - name) - 1);
 	base[tmp - name - 1] = '\0';
-	return is_run_output(base);
+	return is_run_output(base) || !strcmp(base, TR_BEST_DIR);
 }
 
-int tr_run_remove_outputs(const char *dir, tr_error *err)
+/* Remove the run's files in dir (and, in a best/ set, its best.json); with `rmdir`,
+ * the directory too if nothing else is left in it. */
+static int remove_outputs_in(const char *dir, bool set, tr_error *err)
 {
 	char path[1400];
 	struct dirent *e;
@@ -126,19 +132,34 @@ int tr_run_remove_outputs(const char *dir, tr_error *err)
 	int rc = TR_OK;
 
 	if (!d)
-		return errno == ENOENT ? TR_OK :
-		       tr_fail(err, TR_ERR_OUTPUT, "cannot read directory %s: %s", dir,
+		return errno == ENOENT || errno == ENOTDIR ? TR_OK :
+		       tr_fail(err, TR_ERR_OUTPUT, "--force: cannot read directory %s: %s", dir,
 			       strerror(errno));
 	while (rc == TR_OK && (e = readdir(d)) != NULL) {
-		if (!is_run_output(e->d_name) && !is_output_temp(e->d_name))
-			continue;
+		bool is_set = !set && (!strcmp(e->d_name, TR_BEST_DIR) ||
+				       (is_output_temp(e->d_name) && !strncmp(e->d_name, ".best.", 6)));
+
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (is_set) {
+			rc = remove_outputs_in(path, true, err);
+			continue;
+		}
+		if (!is_run_output(e->d_name) && !(set && !strcmp(e->d_name, "best.json")) &&
+		    !(!set && is_output_temp(e->d_name)))
+			continue;
 		if (unlink(path) != 0 && errno != ENOENT)
 			rc = tr_fail(err, TR_ERR_OUTPUT, "--force: cannot remove %s, a file of the "
 				     "earlier run: %s", path, strerror(errno));
 	}
 	closedir(d);
+	if (rc == TR_OK && set)
+		rmdir(dir); /* fails, and keeps it, if it holds anything else */
 	return rc;
+}
+
+int tr_run_remove_outputs(const char *dir, tr_error *err)
+{
+	return remove_outputs_in(dir, false, err);
 }
 
 int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info *info,

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define WRITE_PROBE ".trainer-write-test-"
+
 bool tr_path_exists(const char *path)
 {
 	struct stat st;
@@ -59,8 +61,11 @@ int tr_check_output_dir(const char *dir, bool force, const char *flag, tr_error 
 		return tr_fail(err, TR_ERR_OUTPUT, "%s %s: cannot read directory: %s", flag,
 			       dir, strerror(errno));
 	while ((e = readdir(d)) != NULL) {
+		/* The lock file, and the probe of another trainer's tr_check_writable_dir
+		 * (there for an instant), do not make a directory non-empty. */
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    strcmp(e->d_name, TR_DIR_LOCK_FILE)) {
+		    strcmp(e->d_name, TR_DIR_LOCK_FILE) &&
+		    strncmp(e->d_name, WRITE_PROBE, strlen(WRITE_PROBE))) {
 			empty = false;
 			break;
 		}
@@ -81,7 +86,7 @@ int tr_check_writable_dir(const char *dir, tr_error *err)
 
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return tr_fail(err, TR_ERR_OUTPUT, "%s: not a directory", dir);
-	snprintf(probe, sizeof(probe), "%s/.trainer-write-test-%ld", dir, (long)getpid());
+	snprintf(probe, sizeof(probe), "%s/%s%ld", dir, WRITE_PROBE, (long)getpid());
 	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return tr_fail(err, TR_ERR_OUTPUT, "%s: directory is not writable: %s", dir,

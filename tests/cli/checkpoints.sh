@@ -7,8 +7,11 @@
 #    random moment, --resume from another directory with nothing but the run directory:
 #    the same metrics and byte-identical weights as an uninterrupted run;
 #  - the data check covers the images (one changed pixel is refused), an oversized
-#    checkpoint is refused from its header without being read, and a version 1
-#    checkpoint (tests/cli/data) still resumes, bit for bit.
+#    checkpoint is refused from its header without being read, and checkpoints of
+#    versions 1 and 2 still resume, bit for bit (tests/fixtures/checkpoint-v1-784-8-10-
+#    iter20.bin and checkpoint-v2-...: made by the trainer at commits 03f08fa and
+#    e67a6d3 with `--device cpu-ref --data SMALL --val-size 50 --layers 784,8,10
+#    --init he --lr 0.001 --iters 20 --eval-every 10`, SMALL being make_small_data).
 source "$(dirname "$0")/errors_lib.bash"
 need_data
 
@@ -116,13 +119,15 @@ fails 3 "$X/checkpoint.bin: the file has [0-9]+ bytes, but its header describes 
 	--resume "$X" --iters 30 --device "$DEV" --data "$SMALL"
 rm -rf "$X"
 
-# ---- a version 1 checkpoint still resumes, bit for bit (cpu-ref made it) ----
-V="$TMP/v1"
-mkdir -p "$V"
-cp "$HERE/data/v1-784-8-10-iter20.bin" "$V/checkpoint.bin"
+# ---- checkpoints of versions 1 and 2 still resume, bit for bit (cpu-ref made them) ----
 REF=(--device cpu-ref --data "$SMALL" --quiet)
-succeeds --resume "$V" --iters 40 "${REF[@]}"
-succeeds "${REF[@]}" --val-size 50 "${NET[@]}" --iters 40 --eval-every 10 --out "$TMP/v1-whole"
-check "a version 1 checkpoint resumes to the same run as an uninterrupted one" \
-	same_run "$V" "$TMP/v1-whole"
+succeeds "${REF[@]}" --val-size 50 "${NET[@]}" --iters 40 --eval-every 10 --out "$TMP/old-whole"
+for v in 1 2; do
+	V="$TMP/v$v"
+	mkdir -p "$V"
+	cp "$HERE/../fixtures/checkpoint-v$v-784-8-10-iter20.bin" "$V/checkpoint.bin"
+	succeeds --resume "$V" --iters 40 "${REF[@]}"
+	check "a version $v checkpoint resumes to the same run as an uninterrupted one" \
+		same_run "$V" "$TMP/old-whole"
+done
 finish

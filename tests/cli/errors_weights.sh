@@ -151,8 +151,8 @@ d="$(rdir fifo)"; rm "$d/$CK"; mkfifo "$d/$CK"
 resume_fails 3 "$d/$CK is not a regular file" "$d"
 d="$(rdir npy)"; cp "$d/w1.npy" "$d/$CK"
 resume_fails 3 "$d/$CK: not a trainer checkpoint \(bad magic\)" "$d"
-d="$(rdir version)"; patch "$d/$CK" 8 '\003'
-resume_fails 3 "$d/$CK: checkpoint version 3; this trainer reads versions 1 to 2" "$d"
+d="$(rdir version)"; patch "$d/$CK" 8 '\004'
+resume_fails 3 "$d/$CK: checkpoint version 4; this trainer reads versions 1 to 3" "$d"
 d="$(rdir flip)"; patch "$d/$CK" 3000 '\125'
 resume_fails 3 "$d/$CK: checkpoint is corrupt \(CRC mismatch\)" "$d"
 d="$(rdir cut)"; truncate -s -1000 "$d/$CK"

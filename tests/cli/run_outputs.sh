@@ -63,7 +63,7 @@ check "metrics.csv now has the nine columns" test "$(head -1 "$OLD/metrics.csv")
 	"iter,train_loss,train_acc,val_loss,val_acc,seconds,train_ce,val_ce,l2_term"
 check "the old rows' parts are nan" grep -q '^6,.*,nan,nan,nan$' "$OLD/metrics.csv"
 check "the new row has its parts" grep -Eq '^9,([^,]*,){5}[0-9.e+-]+,[0-9.e+-]+,[0-9.e+-]+$' "$OLD/metrics.csv"
-check "the new checkpoint is version 2" test "$(od -A n -t u4 -j 8 -N 4 "$OLD/checkpoint.bin" | tr -d ' ')" = 2
+check "the new checkpoint is version 3" test "$(od -A n -t u4 -j 8 -N 4 "$OLD/checkpoint.bin" | tr -d ' ')" = 3
 # A report over a run whose metrics.csv has six columns.
 OLD2="$TMP/exp/old6"
 cp -r "$R" "$OLD2"

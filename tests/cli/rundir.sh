@@ -109,6 +109,7 @@ echo "my notes" >"$F/notes.txt"
 mkdir "$F/figures" && echo keep >"$F/figures/w3.npy"
 succeeds "${BASE[@]}" "${NET[@]}" --iters 10 --eval-every 5 --out "$F" --force
 check "--force: no w3.npy or b3.npy of the earlier run" test ! -e "$F/w3.npy" -a ! -e "$F/b3.npy"
+check "--force: no best/w3.npy of the earlier run" test ! -e "$F/best/w3.npy"
 check "--force: the new run's weights" test -s "$F/w2.npy" -a -s "$F/b2.npy"
 check "--force: other files are kept" test "$(cat "$F/notes.txt")$(cat "$F/figures/w3.npy")" = "my noteskeep"
 # ... and a run that writes no checkpoint leaves none of the earlier run's.
