@@ -6,7 +6,8 @@
 # input-gradient GEMMs, one bias gradient and L-1 fused ReLU + bias gradients; Adam 1),
 # 4 bytes per example of the batch sent to the device (its indices), no blocking wait
 # and no buffer created inside a step; the lab's network within 25 launches; and with
-# TRAINER_CL_DATA=host the batch itself crossing the bus instead.
+# TRAINER_CL_DATA=host the batch itself crossing the bus instead; with TRAINER_CL_SYNC=1
+# a wait after every operation.
 # Skipped without an OpenCL device (a failure under TRAINER_REQUIRE_OPENCL=1).
 source "$(dirname "$0")/lib.bash"
 
@@ -56,6 +57,13 @@ check "the lab's network: no blocking sync inside a step" \
 	is "$(field "$f" blocking_syncs_per_step)" 0
 check "the lab's network: no buffer created inside a step ($(field "$f" buffer_creations_per_step))" \
 	is "$(field "$f" buffer_creations_per_step)" 0
+
+# TRAINER_CL_SYNC=1: every operation waits for the device (so an error names it):
+# 17 launches and 1 write per step, so 18 waits.
+TRAINER_CL_SYNC=1 bench "$TMP/sync.json" --layers 784,33,17,10 --batch 5
+f="$TMP/sync.json"
+check "TRAINER_CL_SYNC=1: a wait after each of a step's 18 operations ($(field "$f" blocking_syncs_per_step))" \
+	is "$(field "$f" blocking_syncs_per_step)" 18
 
 TRAINER_CL_DATA=host bench "$TMP/host.json" --layers 784,33,17,10 --batch 5
 f="$TMP/host.json"
