@@ -11,14 +11,7 @@
 # Skipped without an OpenCL device (a failure under TRAINER_REQUIRE_OPENCL=1).
 source "$(dirname "$0")/lib.bash"
 
-if ! "$BIN" --list-devices | grep -q '^  cl:0 '; then
-	if [[ "${TRAINER_REQUIRE_OPENCL:-}" == 1 ]]; then
-		bad "no OpenCL device cl:0 (TRAINER_REQUIRE_OPENCL=1)"
-		finish
-	fi
-	echo "no OpenCL device: skipping"
-	exit 77
-fi
+need_opencl
 DEV="${TRAINER_TEST_DEVICE:-cl:0}"
 
 # field FILE NAME: the number after "NAME": in bench's JSON (the first backend's).

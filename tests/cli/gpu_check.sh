@@ -7,14 +7,7 @@
 # TRAINER_REQUIRE_OPENCL=1 / TRAINER_REQUIRE_DATA=1).
 source "$(dirname "$0")/lib.bash"
 SRC="${TRAINER_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
-if ! "$BIN" --list-devices | grep -q '^  cl:0 '; then
-	if [[ "${TRAINER_REQUIRE_OPENCL:-}" == 1 ]]; then
-		bad "no OpenCL device cl:0 (TRAINER_REQUIRE_OPENCL=1)"
-		finish
-	fi
-	echo "no OpenCL device: skipping"
-	exit 77
-fi
+need_opencl
 need_data
 if ! command -v jq >/dev/null; then
 	bad "jq is missing (ci/install-deps.sh installs it)"

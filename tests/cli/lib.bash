@@ -42,6 +42,19 @@ need_data() {
 	fi
 }
 
+# Skip (exit 77) unless the binary sees an OpenCL device cl:0; under
+# TRAINER_REQUIRE_OPENCL=1 (CI) that is a failure instead.
+need_opencl() {
+	if ! "$BIN" --list-devices | grep -q '^  cl:0 '; then
+		if [[ "${TRAINER_REQUIRE_OPENCL:-}" == 1 ]]; then
+			bad "no OpenCL device cl:0 (TRAINER_REQUIRE_OPENCL=1)"
+			finish
+		fi
+		echo "no OpenCL device: skipping"
+		exit 77
+	fi
+}
+
 # Fastest CPU backend this build has.
 cpu_device() {
 	if "$BIN" --list-devices | grep -q '^cpu '; then echo cpu; else echo cpu-ref; fi

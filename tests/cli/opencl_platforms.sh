@@ -12,14 +12,7 @@
 # two-platform part is skipped when Oclgrind or PoCL's ICD library is not installed.
 source "$(dirname "$0")/lib.bash"
 
-if ! "$BIN" --list-devices | grep -q '^  cl:0 '; then
-	if [[ "${TRAINER_REQUIRE_OPENCL:-}" == 1 ]]; then
-		bad "no OpenCL device cl:0 (TRAINER_REQUIRE_OPENCL=1)"
-		finish
-	fi
-	echo "no OpenCL device: skipping"
-	exit 77
-fi
+need_opencl
 
 # ---- bench without --backends: every device but cpu-ref, the OpenCL ones included ----
 "$BIN" bench --layers 16,10 --batch 8 --iters 2 --json >"$TMP/bench.json" 2>"$TMP/bench.err"

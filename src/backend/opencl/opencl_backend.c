@@ -135,26 +135,30 @@ static void cl_buf_free(tr_backend *be, tr_buf *buf)
 	free(buf);
 }
 
-int tr_cl_scratch(tr_backend *be, size_t n)
+int tr_cl_grow(tr_backend *be, struct tr_cl_growable *g, size_t need, size_t least,
+	       const char *what)
 {
-	struct tr_cl *cl = tr_cl_of(be);
-	size_t want = n < 4096 ? 4096 : n;
+	size_t want = need < least ? least : need;
 	cl_mem mem;
 	int rc;
 
-	if (n <= cl->scratch_n)
+	if (need <= g->bytes)
 		return TR_OK;
-	if (want < 2 * cl->scratch_n)
-		want = 2 * cl->scratch_n;
-	rc = create_buffer(be, want * sizeof(float), CL_MEM_READ_WRITE,
-			   "scratch buffer for partial sums", true, &mem);
+	if (want < 2 * g->bytes)
+		want = 2 * g->bytes;
+	rc = tr_cl_create_buffer(be, want, CL_MEM_READ_WRITE, what, &mem);
 	if (rc != TR_OK)
 		return rc;
-	/* Commands already queued that use the old one keep it alive until they end. */
-	tr_cl_release_buffer(be, cl->scratch, cl->scratch_n * sizeof(float));
-	cl->scratch = mem;
-	cl->scratch_n = want;
+	tr_cl_release_buffer(be, g->mem, g->bytes);
+	g->mem = mem;
+	g->bytes = want;
 	return TR_OK;
+}
+
+int tr_cl_scratch(tr_backend *be, size_t n)
+{
+	return tr_cl_grow(be, &tr_cl_of(be)->scratch, n * sizeof(float), 4096 * sizeof(float),
+			  "scratch buffer for partial sums");
 }
 
 static int cl_upload(tr_backend *be, tr_view dst, const float *src, size_t n)
@@ -204,8 +208,8 @@ static void cl_free(tr_backend *be)
 			clFinish(cl->queue);
 		tr_cl_ring_free(cl);
 		tr_cl_data_release(be);
-		tr_cl_release_buffer(be, cl->scratch, cl->scratch_n * sizeof(float));
-		tr_cl_release_buffer(be, cl->gemm_temp, cl->gemm_temp_bytes);
+		tr_cl_release_buffer(be, cl->scratch.mem, cl->scratch.bytes);
+		tr_cl_release_buffer(be, cl->gemm_temp.mem, cl->gemm_temp.bytes);
 		tr_cl_release_programs(cl);
 		if (cl->queue)
 			clReleaseCommandQueue(cl->queue);

@@ -106,31 +106,10 @@ void tr_cl_data_release(tr_backend *be)
 	struct tr_cl *cl = tr_cl_of(be);
 
 	tr_cl_release_buffer(be, cl->pixel_scale, sizeof(tr_pixel_scale));
-	tr_cl_release_buffer(be, cl->gather_idx, cl->gather_idx_n * sizeof(cl_uint));
+	tr_cl_release_buffer(be, cl->gather_idx.mem, cl->gather_idx.bytes);
 	free(cl->host_batch);
-	cl->pixel_scale = cl->gather_idx = NULL;
+	cl->pixel_scale = cl->gather_idx.mem = NULL;
 	cl->host_batch = NULL;
-}
-
-/* The device buffer for n indices (grown, never shrunk; commands queued with the old
- * one keep it alive until they end). */
-static int index_buffer(tr_backend *be, size_t n)
-{
-	struct tr_cl *cl = tr_cl_of(be);
-	cl_mem mem;
-	size_t want = n < 256 ? 256 : n;
-	int rc;
-
-	if (n <= cl->gather_idx_n)
-		return TR_OK;
-	rc = tr_cl_create_buffer(be, want * sizeof(cl_uint), CL_MEM_READ_ONLY,
-				 "batch indices", &mem);
-	if (rc != TR_OK)
-		return rc;
-	tr_cl_release_buffer(be, cl->gather_idx, cl->gather_idx_n * sizeof(cl_uint));
-	cl->gather_idx = mem;
-	cl->gather_idx_n = want;
-	return TR_OK;
 }
 
 /* The examples are on the host: convert the batch there, write it through the ring. */
@@ -189,13 +168,14 @@ int tr_cl_gather(tr_backend *be, const tr_examples *ex, size_t base, const uint3
 		return gather_from_host(be, ex, base, idx, first, n, x, labels);
 	if (idx) {
 		_Static_assert(sizeof(cl_uint) == sizeof(uint32_t), "indices are 32-bit");
-		rc = index_buffer(be, n);
+		rc = tr_cl_grow(be, &cl->gather_idx, n * sizeof(cl_uint), 256 * sizeof(cl_uint),
+				"batch indices");
 		if (rc == TR_OK)
-			rc = tr_cl_write(be, cl->gather_idx, 0, idx, n * sizeof(uint32_t));
+			rc = tr_cl_write(be, cl->gather_idx.mem, 0, idx, n * sizeof(uint32_t));
 		if (rc != TR_OK)
 			return rc;
 	}
-	idx_mem = idx ? cl->gather_idx : d->labels; /* not read without indices */
+	idx_mem = idx ? cl->gather_idx.mem : d->labels; /* not read without indices */
 	{
 		struct tr_cl_karg args[] = {
 			TR_CL_ARG(d->images), TR_CL_ARG(d->labels), TR_CL_ARG(idx_mem),

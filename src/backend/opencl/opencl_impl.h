@@ -59,6 +59,12 @@ struct tr_cl_kernel {
 
 struct tr_cl_ring; /* opencl_staging.c */
 
+/* A device buffer that grows on demand (tr_cl_grow), never shrinks. */
+struct tr_cl_growable {
+	cl_mem mem;
+	size_t bytes;
+};
+
 /* The backend's context (tr_backend.context). */
 struct tr_cl {
 	cl_platform_id platform;
@@ -75,22 +81,19 @@ struct tr_cl {
 	cl_ulong allocated;   /* bytes in our live buffers, scratch included */
 	bool sync_each;       /* TRAINER_CL_SYNC=1: wait after every operation */
 
-	cl_mem scratch;       /* partial sums of the reductions; grown as needed */
-	size_t scratch_n;     /* its size in floats */
+	struct tr_cl_growable scratch; /* partial sums of the reductions (floats) */
 
 	struct tr_cl_ring *ring; /* pinned staging for every host-to-device write */
 
 	/* The gather op (opencl_data.c). */
 	cl_mem pixel_scale;   /* tr_pixel_scale: 256 floats */
-	cl_mem gather_idx;    /* a batch's example indices (uint) */
-	size_t gather_idx_n;
+	struct tr_cl_growable gather_idx; /* a batch's example indices (uint) */
 	float *host_batch;    /* host-staged gathers: one batch or chunk, converted */
 	size_t host_batch_n;
 
 	/* CLBlast's indirect GEMM needs a temporary buffer; given one, it does not
 	 * allocate one per call (opencl_ops.c). */
-	cl_mem gemm_temp;
-	size_t gemm_temp_bytes;
+	struct tr_cl_growable gemm_temp;
 	struct tr_cl_temp_size {
 		bool ta, tb;
 		size_t m, n, k, a_off, b_off, c_off;
@@ -278,6 +281,11 @@ void tr_cl_release_buffer(tr_backend *be, cl_mem mem, size_t bytes);
 
 /* Make the scratch buffer hold at least n floats (contents undefined). */
 int tr_cl_scratch(tr_backend *be, size_t n);
+/* Make g hold at least `need` bytes: a new buffer of at least `least` bytes and twice
+ * the old size, the old one released (commands already queued with it keep it alive
+ * until they end); contents undefined. Errors name `what`. */
+int tr_cl_grow(tr_backend *be, struct tr_cl_growable *g, size_t need, size_t least,
+	       const char *what);
 /* Fail with TR_ERR_INTERNAL unless [v.off, v.off + n) lies inside v's buffer. */
 int tr_cl_check_view(tr_backend *be, const char *op, const char *arg, tr_view v, size_t n);
 

@@ -88,7 +88,7 @@ static int reduce_into(tr_backend *be, size_t n, tr_view out, bool accumulate)
 	size_t wg = cl->kernels[TR_K_REDUCE_SUM].wg;
 	cl_uint n_ = (cl_uint)n, off = (cl_uint)out.off, acc = accumulate;
 	struct tr_cl_karg args[] = {
-		ARG(cl->scratch), ARG(n_), ARG(out.buf->mem), ARG(off), ARG(acc),
+		ARG(cl->scratch.mem), ARG(n_), ARG(out.buf->mem), ARG(off), ARG(acc),
 		LOCAL_FLOATS(wg),
 	};
 
@@ -138,25 +138,6 @@ static int temp_size(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_
 	return TR_OK;
 }
 
-/* Make the GEMM temporary buffer hold `bytes` (grown, never shrunk). */
-static int gemm_temp(tr_backend *be, size_t bytes)
-{
-	struct tr_cl *cl = tr_cl_of(be);
-	cl_mem mem;
-	int rc;
-
-	if (bytes <= cl->gemm_temp_bytes)
-		return TR_OK;
-	rc = tr_cl_create_buffer(be, bytes, CL_MEM_READ_WRITE,
-				 "temporary buffer of CLBlast's indirect GEMM", &mem);
-	if (rc != TR_OK)
-		return rc;
-	tr_cl_release_buffer(be, cl->gemm_temp, cl->gemm_temp_bytes);
-	cl->gemm_temp = mem;
-	cl->gemm_temp_bytes = bytes;
-	return TR_OK;
-}
-
 void tr_cl_forget_temp_sizes(struct tr_cl *cl)
 {
 	cl->n_temp_sizes = 0;
@@ -179,7 +160,8 @@ int tr_cl_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k,
 			       tr_clblast_errname(st), (int)st);
 	rc = temp_size(be, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, &bytes);
 	if (rc == TR_OK)
-		rc = gemm_temp(be, bytes);
+		rc = tr_cl_grow(be, &cl->gemm_temp, bytes, 0,
+				"temporary buffer of CLBlast's indirect GEMM");
 	if (rc != TR_OK)
 		return rc;
 	/* With a temporary buffer of ours, the indirect kernel allocates nothing per call
@@ -190,7 +172,7 @@ int tr_cl_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k,
 					tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k,
 					alpha, a.buf->mem, a.off, lda, b.buf->mem, b.off, ldb,
 					beta, c.buf->mem, c.off, ldc, &cl->queue, &event,
-					bytes ? cl->gemm_temp : NULL);
+					bytes ? cl->gemm_temp.mem : NULL);
 	if (event)
 		clReleaseEvent(event);
 	if (st != CLBlastSuccess)
@@ -342,7 +324,7 @@ int tr_cl_sum_squares(tr_backend *be, tr_view x, size_t n, tr_view out, bool acc
 		return rc;
 	{
 		struct tr_cl_karg args[] = {
-			ARG(x.buf->mem), ARG(x_off), ARG(n_), ARG(cl->scratch),
+			ARG(x.buf->mem), ARG(x_off), ARG(n_), ARG(cl->scratch.mem),
 			LOCAL_FLOATS(wg),
 		};
 
@@ -381,7 +363,7 @@ static int column_sums(tr_backend *be, const char *op, tr_view dy, tr_view y,
 	if (rc != TR_OK)
 		return rc;
 	/* One chunk: the first level writes db itself. */
-	out = chunks > 1 ? cl->scratch : db.buf->mem;
+	out = chunks > 1 ? cl->scratch.mem : db.buf->mem;
 	out_off = chunks > 1 ? 0 : (cl_uint)db.off;
 	while (lx > 1 && lx / 2 >= cols)
 		lx /= 2; /* no wider than the matrix needs */
@@ -402,7 +384,7 @@ static int column_sums(tr_backend *be, const char *op, tr_view dy, tr_view y,
 	{
 		cl_uint db_off = (cl_uint)db.off;
 		struct tr_cl_karg args[] = {
-			ARG(cl->scratch), ARG(chunks_), ARG(cols_), ARG(db.buf->mem),
+			ARG(cl->scratch.mem), ARG(chunks_), ARG(cols_), ARG(db.buf->mem),
 			ARG(db_off),
 		};
 
