@@ -593,7 +593,7 @@ static void test_report_without_gnuplot(void)
 	if (md) {
 		CHECK(strstr(md, "| lr0.05-l2 |") && strstr(md, "**diverged** at iteration 3000"),
 		      "the diverged run is in the table as diverged");
-		CHECK(strstr(md, "  - lr0.005-nol2: **yes**: 1 decline: 0.955 at iteration"),
+		CHECK(strstr(md, "- **lr0.005-nol2**: **yes**: 1 decline: 0.955 at iteration"),
 		      "question 1: the decline is found");
 		CHECK(strstr(md, "**0.9570 with L2**") && strstr(md, "**0.8970 without**") &&
 		      strstr(md, "**+0.0600**"), "question 3: +0.06 with L2");

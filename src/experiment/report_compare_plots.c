@@ -188,6 +188,11 @@ static void draw_lr_group(rp_plotter *pl, const rp_report *r, rp_lr_group *g)
 	rp_path(out, sizeof(out), "figures/compare-%s-loss", g->tag);
 	draw_compare(pl, r, g->idx, titles, g->n, out, title, ce ? "ce" : "loss", 0, 0,
 		     &g->fig_loss);
+	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation %s "
+		 "without the first 20 evaluations", num, ce ? "cross-entropy" : "loss");
+	rp_path(out, sizeof(out), "figures/compare-%s-loss-late", g->tag);
+	draw_compare(pl, r, g->idx, titles, g->n, out, title, ce ? "ce" : "loss", RP_LATE_SKIP,
+		     0, &g->fig_loss_late);
 	snprintf(title, sizeof(title), "learning rates compared (L2 lambda %s): validation accuracy", num);
 	rp_path(out, sizeof(out), "figures/compare-%s-acc", g->tag);
 	draw_compare(pl, r, g->idx, titles, g->n, out, title, "acc", 0, 0, &g->fig_acc);

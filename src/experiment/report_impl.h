@@ -126,7 +126,7 @@ typedef struct rp_config {
 typedef struct rp_lr_group {
 	size_t idx[TR_EXP_MAX_CONFIGS * 4]; /* into configs, by increasing lr */
 	size_t n;
-	bool fig_loss, fig_acc, fig_acc_late, fig_lr;
+	bool fig_loss, fig_loss_late, fig_acc, fig_acc_late, fig_lr;
 	char tag[32];               /* figure name part: "lr" or "lr-2", ... */
 } rp_lr_group;
 

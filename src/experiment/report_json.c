@@ -269,6 +269,8 @@ static cJSON *lr_group_json(const rp_report *r, const rp_lr_group *g)
 	figs = cJSON_AddObjectToObject(o, "figures");
 	rp_path(path, sizeof(path), "figures/compare-%s-loss", g->tag);
 	add_figure(figs, "val_ce", g->fig_loss, path);
+	rp_path(path, sizeof(path), "figures/compare-%s-loss-late", g->tag);
+	add_figure(figs, "val_ce_late", g->fig_loss_late, path);
 	rp_path(path, sizeof(path), "figures/compare-%s-acc", g->tag);
 	add_figure(figs, "val_acc", g->fig_acc, path);
 	rp_path(path, sizeof(path), "figures/compare-%s-acc-late", g->tag);

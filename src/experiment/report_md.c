@@ -279,6 +279,10 @@ static void comparisons(FILE *f, const rp_report *r)
 		rp_path(path, sizeof(path), "figures/compare-%s-loss", g->tag);
 		if (g->fig_loss)
 			image(f, "validation cross-entropy by learning rate", path, true);
+		rp_path(path, sizeof(path), "figures/compare-%s-loss-late", g->tag);
+		if (g->fig_loss_late)
+			image(f, "validation cross-entropy by learning rate, without the first 20 "
+			      "evaluations", path, true);
 		rp_path(path, sizeof(path), "figures/compare-%s-acc", g->tag);
 		if (g->fig_acc)
 			image(f, "validation accuracy by learning rate", path, true);

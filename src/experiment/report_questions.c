@@ -17,16 +17,6 @@ static const rp_run *run_of(const rp_report *r, const rp_config *c, size_t k)
 	return &r->runs[c->idx[k]];
 }
 
-/* "lr0.005-nol2" or, with several seeds, "s2" where the configuration is named. */
-static const char *short_name(const rp_config *c, const rp_run *run, char *buf, size_t cap)
-{
-	if (c->n > 1)
-		snprintf(buf, cap, "seed %ld", run->seed);
-	else
-		snprintf(buf, cap, "%s", run->name);
-	return buf;
-}
-
 /* ---- question 1 ---- */
 
 static void decline_text(FILE *f, const tr_decline *d)
@@ -50,10 +40,11 @@ static void decline_text(FILE *f, const tr_decline *d)
 
 static void q1_run(FILE *f, const rp_config *c, const rp_run *run)
 {
-	char who[RP_NAME_MAX];
 	size_t i;
 
-	fprintf(f, "  - %s: ", short_name(c, run, who, sizeof(who)));
+	/* Several seeds: one line each under the configuration's. */
+	if (c->n > 1)
+		fprintf(f, "  - seed %ld: ", run->seed);
 	if (rp_is_diverged(run))
 		fprintf(f, "diverged (iteration %ld); ", run->diverged_at);
 	if (run->peak.shape == TR_SHAPE_TOO_SHORT) {
@@ -104,11 +95,10 @@ static void question1(FILE *f, const rp_report *r)
 	for (i = 0; i < r->n_configs; i++) {
 		const rp_config *c = &r->configs[i];
 
-		fprintf(f, "- **%s**", c->name);
+		fprintf(f, "- **%s**: ", c->name);
 		if (c->n > 1)
-			fprintf(f, ": %zu of %zu seeds: %s", c->n_decline, c->n_judged,
+			fprintf(f, "%zu of %zu seeds: %s\n", c->n_decline, c->n_judged,
 				c->n_decline ? "yes" : "no");
-		fprintf(f, "\n");
 		for (k = 0; k < c->n; k++)
 			q1_run(f, c, run_of(r, c, k));
 		n_yes += c->n_decline > 0;
