@@ -64,6 +64,14 @@ check "metrics.csv now has the nine columns" test "$(head -1 "$OLD/metrics.csv")
 check "the old rows' parts are nan" grep -q '^6,.*,nan,nan,nan$' "$OLD/metrics.csv"
 check "the new row has its parts" grep -Eq '^9,([^,]*,){5}[0-9.e+-]+,[0-9.e+-]+,[0-9.e+-]+$' "$OLD/metrics.csv"
 check "the new checkpoint is version 3" test "$(od -A n -t u4 -j 8 -N 4 "$OLD/checkpoint.bin" | tr -d ' ')" = 3
+# And a checkpoint of version 2 (metrics rows of nine numbers, before version 3).
+OLD2V="$TMP/exp/old-v2"
+mkdir -p "$OLD2V"
+cp "$here/fixtures/checkpoint-v2-4-3-10.bin" "$OLD2V/checkpoint.bin"
+rc=0
+"$BIN" train --resume "$OLD2V" --iters 9 --device "$DEV" --data "$D" --quiet >"$TMP/old2.out" 2>&1 || rc=$?
+check "a version-2 checkpoint resumes ($rc: $(tail -2 "$TMP/old2.out"))" test "$rc" -eq 0
+check "... its rows keep their parts" grep -Eq '^6,([^,]*,){5}[0-9.e+-]+,[0-9.e+-]+,[0-9.e+-]+$' "$OLD2V/metrics.csv"
 # A report over a run whose metrics.csv has six columns.
 OLD2="$TMP/exp/old6"
 cp -r "$R" "$OLD2"

@@ -52,14 +52,16 @@ images 30 2 2 >"$d/train-images-idx3-ubyte"; labels 30 >"$d/train-labels-idx1-ub
 images 10 2 2 >"$d/t10k-images-idx3-ubyte"; labels 10 >"$d/t10k-labels-idx1-ubyte"
 "$BIN" --device cpu-ref --data "$d" --val-size 10 --layers 4,3,10 --batch 4 --iters 6 \
 	--eval-every 3 --quiet --out "$tmp/run"
-cp "$tmp/run/checkpoint.bin" "$C/checkpoint/valid-v2-4-3-10.bin"
+cp "$tmp/run/checkpoint.bin" "$C/checkpoint/valid-4-3-10.bin"
 "$BIN" --device cpu-ref --data "$d" --val-size 10 --layers 4,2,2,10 --batch 2 --iters 2 \
 	--eval-every 1 --no-shuffle --init he --l2-scope weights --quiet --out "$tmp/run2"
-cp "$tmp/run2/checkpoint.bin" "$C/checkpoint/valid-v2-4-2-2-10.bin"
-# A checkpoint of version 1 (six numbers per metrics row), which must still load.
-cp "$here/../fixtures/checkpoint-v1-4-3-10.bin" "$C/checkpoint/valid-v1-4-3-10.bin"
+cp "$tmp/run2/checkpoint.bin" "$C/checkpoint/valid-4-2-2-10.bin"
+# Checkpoints of the older versions (tests/fixtures), which must still load.
+for f in "$here"/../fixtures/checkpoint-v*.bin; do
+	cp "$f" "$C/checkpoint/valid-$(basename "$f" .bin | sed 's/^checkpoint-//').bin"
+done
 head -c 100 "$tmp/run/checkpoint.bin" >"$C/checkpoint/bad-truncated.bin"
-printf 'TRCKPT01\003\000\000\000\000\000\000\000' >"$C/checkpoint/bad-version.bin"
+printf 'TRCKPT01\377\000\000\000\000\000\000\000' >"$C/checkpoint/bad-version.bin"
 
 # ---- options: argv[1..] separated by NUL bytes ----
 opt() { local f="$C/options/$1"; shift; printf '%s\0' "$@" | head -c -1 >"$f"; }
