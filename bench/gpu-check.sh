@@ -18,7 +18,8 @@
 # Environment: TRAINER (the binary; default build/trainer), TRAINER_DATA_DIR (MNIST;
 # default data/mnist), GPU_CHECK_DEVICES (e.g. "gpu:0" or "cl:0": devices to check,
 # default every GPU), GPU_CHECK_ITERS (2000), GPU_CHECK_BENCH_ITERS (200),
-# GPU_CHECK_VERIFY_ARGS (extra arguments for trainer verify, e.g. --quick).
+# GPU_CHECK_VERIFY_ARGS (extra arguments for trainer verify, e.g. --quick),
+# GPU_CHECK_LAYERS (the network of the bench and the run; default the lab's).
 # Exit code: 0 when every check passed, 1 when a check failed, 2 when there is nothing
 # to check (no build, or no GPU).
 set -uo pipefail
@@ -28,6 +29,7 @@ BIN="${TRAINER:-$root/build/trainer}"
 DATA="${TRAINER_DATA_DIR:-$root/data/mnist}"
 ITERS="${GPU_CHECK_ITERS:-2000}"
 BENCH_ITERS="${GPU_CHECK_BENCH_ITERS:-200}"
+LAYERS="${GPU_CHECK_LAYERS:-784,1500,1000,500,10}"
 OUT="${1:-gpu-check-$(date +%Y%m%d-%H%M%S)}"
 
 if [[ ! -x "$BIN" ]]; then
@@ -122,12 +124,13 @@ for dev in "${devices[@]}"; do
 	fi
 
 	# 2. speed, with the step's counters, beside the cpu backend
-	run 300 "$OUT/bench-$tag.log" "$BIN" bench --device "$dev" --iters "$BENCH_ITERS" --json
+	run 300 "$OUT/bench-$tag.log" "$BIN" bench --device "$dev" --layers "$LAYERS" \
+		--iters "$BENCH_ITERS" --json
 	brc=$?
 	sed -n '/^{/,$p' "$OUT/bench-$tag.log" >"$OUT/bench-$tag.json"
 	if ((brc == 0)); then
 		b="$OUT/bench-$tag.json"
-		say "bench (lab network, batch 64): step $(num "$(json_num "$b" median_ms)" 3) ms median," \
+		say "bench ($LAYERS, batch 64): step $(num "$(json_num "$b" median_ms)" 3) ms median," \
 			"$(num "$(json_num "$b" step_pipelined_ms)" 3) ms queued back to back;" \
 			"$(num "$(json_num "$b" launches_per_step)" 1) launches," \
 			"$(num "$(json_num "$b" host_to_device_bytes_per_step)" 0) bytes to the device," \
@@ -142,24 +145,24 @@ for dev in "${devices[@]}"; do
 	if [[ -f "$DATA/train-images-idx3-ubyte" || -f "$DATA/train-images-idx3-ubyte.gz" ]]; then
 		rm -rf "$OUT/run-$tag"
 		run 420 "$OUT/run-$tag.log" "$BIN" --device "$dev" --data "$DATA" --iters "$ITERS" \
-			--eval-every 100 --out "$OUT/run-$tag" --quiet
+			--layers "$LAYERS" --eval-every 100 --out "$OUT/run-$tag" --quiet
 		rrc=$?
 		rsecs=$LAST_SECONDS
 		if ((rrc == 0)); then
-			say "lab run: $ITERS iterations in ${rsecs} s wall" \
+			say "training run ($LAYERS): $ITERS iterations in ${rsecs} s wall" \
 				"($(awk -v n="$ITERS" -v s="$(json_num "$OUT/run-$tag/summary.json" wall_seconds)" \
 					'BEGIN { if (s > 0) printf "%.0f", n / s; else printf "?" }') it/s of training)," \
 				"validation accuracy $(num "$(json_num "$OUT/run-$tag/summary.json" val_acc)" 4)," \
 				"test accuracy $(num "$(json_num "$OUT/run-$tag/summary.json" test_acc)" 4)"
 		else
-			say "lab run: FAIL (exit $rrc) after ${rsecs} s: see $OUT/run-$tag.log"
+			say "training run: FAIL (exit $rrc) after ${rsecs} s: see $OUT/run-$tag.log"
 			tail -3 "$OUT/run-$tag.log" | sed 's/^/  /' | tee -a "$SUMMARY"
 			failed=1
 		fi
 	else
 		rrc=-1
 		rsecs=0
-		say "lab run: skipped (no MNIST in $DATA; run data/fetch.sh or set TRAINER_DATA_DIR)"
+		say "training run: skipped (no MNIST in $DATA; run data/fetch.sh or set TRAINER_DATA_DIR)"
 	fi
 	entries+=("$(printf '{"device": "%s", "verify": {"tool": "%s", "exit_code": %d, "seconds": %s, "report": %s, "log": %s}, "bench": {"exit_code": %d, "result": %s}, "lab_run": {"iterations": %d, "exit_code": %d, "seconds": %s, "summary": %s, "metrics_csv": %s}}' \
 		"$dev" "$vtool" "$vrc" "$vsecs" "$(json_file "$OUT/verify-$tag.json")" \
@@ -170,7 +173,7 @@ for dev in "${devices[@]}"; do
 done
 
 # The cpu backend beside it, for the ratio.
-run 300 "$OUT/bench-cpu.log" "$BIN" bench --device cpu --iters "$BENCH_ITERS" --json
+run 300 "$OUT/bench-cpu.log" "$BIN" bench --device cpu --layers "$LAYERS" --iters "$BENCH_ITERS" --json
 sed -n '/^{/,$p' "$OUT/bench-cpu.log" >"$OUT/bench-cpu.json"
 say ""
 say "cpu backend (for comparison): step $(num "$(json_num "$OUT/bench-cpu.json" median_ms)" 3) ms median"
