@@ -279,7 +279,9 @@ int tr_shell_quote(const char *s, char *buf, size_t cap, tr_error *err);
 /* Start argv[0] (a path, not searched in PATH unless it has no '/') with argv, in
  * directory cwd (NULL: the current one), stdout and stderr appended to log_path (NULL:
  * inherited), stdin from /dev/null, in a new process group when new_group (so that a
- * terminal's Ctrl-C reaches only the parent, which passes it on). *pid is the child. */
+ * terminal's Ctrl-C reaches only the parent, which passes it on). The child gets
+ * SIGTERM when this process dies (Linux), and starts with default signal handlers.
+ * *pid is the child. */
 int tr_spawn(char *const argv[], const char *cwd, const char *log_path, bool new_group,
 	     pid_t *pid, tr_error *err);
 

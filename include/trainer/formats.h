@@ -101,6 +101,8 @@ int tr_json_write(const char *path, const struct cJSON *json, tr_error *err);
 /* Add an integer to a JSON object as exact digits (cJSON prints numbers from doubles
  * with 15 significant digits, which rounds integers above about 1e15, e.g. a seed). */
 int tr_json_add_integer(struct cJSON *obj, const char *key, uint64_t v);
+/* The same integer as a new item (for arrays); NULL when out of memory. */
+struct cJSON *tr_json_integer(uint64_t v);
 /* Parse a JSON file; *out is owned by the caller (cJSON_Delete). */
 int tr_json_read(const char *path, struct cJSON **out, tr_error *err);
 

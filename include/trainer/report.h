@@ -29,6 +29,8 @@ typedef struct tr_report_outcome {
 	size_t n_completed, n_diverged, n_other; /* by status */
 	size_t n_skipped;      /* directories that looked like runs but could not be read */
 	char skipped[512];     /* the last one skipped, and why */
+	size_t n_bad_weights;  /* runs whose weight files are there but cannot be read */
+	char bad_weights[512]; /* the last of them, and why */
 	size_t n_figures;      /* figures drawn */
 	size_t n_figures_failed;
 	bool plots_missing;    /* no gnuplot, or no plots directory: nothing was drawn */

@@ -7,6 +7,9 @@
  * Running again in the same directory keeps what is done: completed (and diverged)
  * runs are kept, runs with a checkpoint are continued with --resume, the rest are
  * trained again over whatever they left. The parts are in experiment_impl.h.
+ *
+ * One experiment at a time in a directory (dir_lock.h): the experiment directory is
+ * locked for the life of this process, and each run directory by its own trainer.
  */
 #include "commands.h"
 
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 
 #include "experiment_impl.h"
+#include "trainer/dir_lock.h"
 #include "trainer/fs.h"
 
 int cli_cmd_experiment(cli_options *o)
@@ -21,10 +25,12 @@ int cli_cmd_experiment(cli_options *o)
 	struct exp_plan *p = calloc(1, sizeof(*p));
 	char logs[PATH_MAX + 8], title[256];
 	double t0 = exp_now();
+	tr_dir_lock lock;
 	tr_error err;
 	int rc, code;
 
 	tr_error_clear(&err);
+	tr_dir_lock_init(&lock);
 	if (!p) {
 		tr_fail(&err, TR_ERR_INTERNAL, "out of host memory");
 		return cli_report_error(&err);
@@ -36,8 +42,12 @@ int cli_cmd_experiment(cli_options *o)
 		goto out_error;
 	}
 	snprintf(logs, sizeof(logs), "%s/logs", p->out);
-	if ((rc = exp_check_out_dir(p, o, &err)) || (rc = exp_decide_actions(p, o, &err)) ||
-	    (rc = tr_mkdir_p(logs, &err)) || (rc = exp_write_marker(p, o, &err)))
+	if ((rc = tr_dir_lock_probe(&lock, p->out, "--out", &err)) ||
+	    (rc = exp_check_out_dir(p, o, &err)) || (rc = exp_decide_actions(p, o, &err)) ||
+	    (rc = tr_mkdir_p(logs, &err)) ||
+	    (rc = tr_dir_lock_take(&lock, p->out, "--out", &err)) ||
+	    /* Again under the lock: another experiment may have finished here meanwhile. */
+	    (rc = exp_decide_actions(p, o, &err)) || (rc = exp_write_marker(p, o, &err)))
 		goto out_error;
 	if (!o->quiet) {
 		char threads[32];
@@ -56,6 +66,7 @@ int cli_cmd_experiment(cli_options *o)
 	code = exp_summarise(p, o, exp_now() - t0);
 	if (code == TR_ERR_INTERRUPTED) {
 		free(p);
+		tr_dir_lock_release(&lock);
 		return code;
 	}
 	if (p->n_seeds > 1)
@@ -67,9 +78,11 @@ int cli_cmd_experiment(cli_options *o)
 			 p->preset->name, p->n_jobs, p->cfg.iters);
 	rc = cli_build_report(p->out, title, o->quiet);
 	free(p);
+	tr_dir_lock_release(&lock);
 	return code ? code : rc;
 
 out_error:
 	free(p);
+	tr_dir_lock_release(&lock);
 	return rc ? cli_report_error(&err) : TR_OK;
 }

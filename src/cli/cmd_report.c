@@ -72,6 +72,10 @@ int cli_build_report(const char *dir, const char *title, bool quiet)
 			printf("report: skipped %zu unreadable run director%s: %s\n", out.n_skipped,
 			       out.n_skipped == 1 ? "y" : "ies", out.skipped);
 	}
+	if (out.n_bad_weights)
+		fprintf(stderr, "trainer: warning: the weights of %zu run%s cannot be read, so "
+			"they have no weight pictures: %s\n", out.n_bad_weights,
+			out.n_bad_weights == 1 ? "" : "s", out.bad_weights);
 	if (out.plots_missing || out.n_figures_failed) {
 		tr_fail(&err, TR_ERR_OUTPUT, "%s; report.md and report.json were written without %s",
 			out.note, out.plots_missing ? "figures" : "them");

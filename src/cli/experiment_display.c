@@ -173,13 +173,16 @@ void exp_display_end(const struct exp_plan *p)
 
 /* ---- the permanent lines ---- */
 
-/* The last non-empty line of a log file (the child's error message), or "". */
-static void last_line(const char *path, char *buf, size_t cap)
+/* The child's error in its log: the last line "trainer: <message>" that is not a
+ * warning, a note or an "also:" (the error is printed before the hint "(run 'trainer
+ * --help' ...)"), else the last non-empty line; "" when there is none. */
+static void error_line(const char *path, char *buf, size_t cap)
 {
-	char tail[2048];
+	static const char *const not_errors[] = { "trainer: warning:", "trainer: note:",
+						  "trainer: also:" };
+	char tail[4096], *line, *save = NULL, *last = NULL, *error = NULL;
 	FILE *f = fopen(path, "r");
-	size_t n = 0;
-	char *start, *end;
+	size_t n, i;
 
 	buf[0] = '\0';
 	if (!f)
@@ -189,11 +192,21 @@ static void last_line(const char *path, char *buf, size_t cap)
 	n = fread(tail, 1, sizeof(tail) - 1, f);
 	fclose(f);
 	tail[n] = '\0';
-	end = tail + n;
-	while (end > tail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-		*--end = '\0';
-	start = strrchr(tail, '\n');
-	snprintf(buf, cap, "%.400s", start ? start + 1 : tail);
+	for (line = strtok_r(tail, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		bool other = false;
+
+		if (!*line)
+			continue;
+		last = line;
+		for (i = 0; i < sizeof(not_errors) / sizeof(not_errors[0]); i++)
+			other = other || !strncmp(line, not_errors[i], strlen(not_errors[i]));
+		if (!other && !strncmp(line, "trainer: ", 9))
+			error = line;
+	}
+	if (error)
+		snprintf(buf, cap, "%.400s", error + 9);
+	else if (last)
+		snprintf(buf, cap, "%.400s", last);
 }
 
 void exp_show_start(const struct exp_plan *p, const struct exp_job *j, size_t k)
@@ -259,7 +272,7 @@ void exp_show_finish(const struct exp_plan *p, const struct exp_job *j, size_t k
 		printf("DIVERGED after %s (at iteration %ld); it is reported as such\n", dur,
 		       after.diverged_at);
 	} else {
-		last_line(j->log, msg, sizeof(msg));
+		error_line(j->log, msg, sizeof(msg));
 		if (j->code == TR_ERR_INTERRUPTED)
 			printf("interrupted after %s (exit 7): %s\n", dur, msg);
 		else

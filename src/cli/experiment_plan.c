@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "trainer/dir_lock.h"
 #include "trainer/fs.h"
 
 static int absolute(const char *path, char *buf, size_t cap, const char *flag, tr_error *err)
@@ -46,6 +47,10 @@ static int plan_seeds(const cli_options *o, struct exp_plan *p, tr_error *err)
 		return TR_OK;
 	}
 	p->n_seeds = o->n_seeds ? o->n_seeds : 1;
+	if (o->cfg.seed + p->n_seeds - 1 > (uint64_t)CLI_SEED_MAX)
+		return tr_fail(err, TR_ERR_USAGE, "--seed %llu --seeds %zu: the seeds would go past "
+			       "%lld (2^53, the largest that summary.json records exactly)",
+			       (unsigned long long)o->cfg.seed, p->n_seeds, CLI_SEED_MAX);
 	for (k = 0; k < p->n_seeds; k++)
 		p->seeds[k] = o->cfg.seed + k;
 	return TR_OK;
@@ -169,7 +174,15 @@ int exp_decide_actions(struct exp_plan *p, const cli_options *o, tr_error *err)
 	for (i = 0; i < p->n_jobs; i++) {
 		struct exp_job *j = &p->jobs[i];
 		tr_train_config want = p->cfg;
+		pid_t holder;
 
+		/* A trainer still at work there (say, of an experiment that was killed):
+		 * never share a run directory with it. */
+		if (tr_dir_lock_held(j->dir, &holder))
+			return tr_fail(err, TR_ERR_USAGE, "%s is in use by another trainer "
+				       "(process %ld), perhaps a run of an earlier experiment that "
+				       "is still going: wait until it ends or stop it (kill %ld)",
+				       j->dir, (long)holder, (long)holder);
 		want.lr = j->run.lr;
 		want.l2 = j->run.l2;
 		want.seed = j->run.seed;
@@ -211,7 +224,7 @@ int exp_write_marker(const struct exp_plan *p, const cli_options *o, tr_error *e
 	cJSON_AddNumberToObject(root, "jobs", o->jobs);
 	seeds = cJSON_AddArrayToObject(root, "seeds");
 	for (i = 0; i < p->n_seeds; i++)
-		cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)p->seeds[i]));
+		cJSON_AddItemToArray(seeds, tr_json_integer(p->seeds[i]));
 	runs = cJSON_AddArrayToObject(root, "runs");
 	for (i = 0; i < p->n_jobs && !rc; i++) {
 		const struct exp_job *j = &p->jobs[i];
@@ -220,7 +233,7 @@ int exp_write_marker(const struct exp_plan *p, const cli_options *o, tr_error *e
 		tr_exp_config_name(j->run.name, config, sizeof(config));
 		cJSON_AddStringToObject(r, "name", j->run.name);
 		cJSON_AddStringToObject(r, "config", config);
-		cJSON_AddNumberToObject(r, "seed", (double)j->run.seed);
+		tr_json_add_integer(r, "seed", j->run.seed);
 		cJSON_AddNumberToObject(r, "lr", j->run.lr);
 		cJSON_AddNumberToObject(r, "l2", j->run.l2);
 		cJSON_AddStringToObject(r, "action", tr_exp_action_name(j->action));

@@ -3,9 +3,11 @@
  * train` process started from this very executable, N at a time, with its output in
  * its log (experiment_impl.h).
  *
- * The children run in their own process groups: a Ctrl-C or SIGTERM reaches this
- * process, which passes it on once per signal, so that the first one lets every run
- * save a checkpoint and the second stops them at once (as for `trainer train`).
+ * The children run in their own process groups: a Ctrl-C, SIGTERM or SIGHUP (a closed
+ * terminal) reaches this process, which passes it on once per signal, so that the first
+ * one lets every run save a checkpoint and the second stops them at once (as for
+ * `trainer train`). If this process dies without passing anything on (SIGKILL), the
+ * children get SIGTERM from the kernel (tr_spawn), save and stop.
  *
  * Each child reports its progress on one pipe shared by all of them (its descriptor in
  * TRAINER_PROGRESS_FD, progress.h); this process waits on that pipe, a quarter of a
@@ -54,6 +56,7 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);  /* no SA_RESTART: waitpid returns EINTR */
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 double exp_now(void)

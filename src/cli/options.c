@@ -304,7 +304,8 @@ static int set_seeds(cli_options *o, const char *n, const char *v, tr_error *err
 				       TR_EXP_MAX_SEEDS);
 		memcpy(item, p, len);
 		item[len] = '\0';
-		if ((rc = parse_long(n, item, 0, LONG_MAX, &x, err)))
+		if ((rc = parse_long_why(n, item, 0, CLI_SEED_MAX, " (2^53, the largest integer "
+					 "that summary.json records exactly)", &x, err)))
 			return rc;
 		for (k = 0; k < o->n_seeds; k++)
 			if (o->seeds[k] == (uint64_t)x)

@@ -96,6 +96,8 @@ typedef struct rp_run {
 	size_t n_declines;          /* all of them (declines[] holds the first ones) */
 	size_t n_declines_loss_fell;/* of them, those while the validation loss fell */
 	size_t n_mats;              /* weight matrices found (0 when the weights are absent) */
+	char weights_problem[480];  /* why the weights could not be read ("" when they were
+				     * read, or the run left none) */
 	rp_matrix mats[TR_MAX_LAYERS];
 	rp_analysis an;
 	bool drawable;              /* the name is safe inside gnuplot strings */

@@ -19,6 +19,15 @@ static void add_num(cJSON *obj, const char *key, double v)
 		cJSON_AddNullToObject(obj, key);
 }
 
+/* A seed as exact digits (cJSON would round one above about 1e15); null if unknown. */
+static void add_seed(cJSON *o, const char *key, long seed)
+{
+	if (seed >= 0)
+		tr_json_add_integer(o, key, (uint64_t)seed);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
 static void add_iter(cJSON *obj, const char *key, long it)
 {
 	if (it >= 0)
@@ -172,7 +181,7 @@ static cJSON *run_json(const rp_report *r, const rp_run *run)
 
 	cJSON_AddStringToObject(o, "name", run->name);
 	cJSON_AddStringToObject(o, "config", r->configs[run->config].name);
-	cJSON_AddNumberToObject(o, "seed", (double)run->seed);
+	add_seed(o, "seed", run->seed);
 	cJSON_AddStringToObject(o, "status", run->status);
 	cJSON_AddBoolToObject(o, "diverged", run->diverged);
 	add_iter(o, "diverged_at", run->diverged ? run->diverged_at : -1);
@@ -183,7 +192,7 @@ static cJSON *run_json(const rp_report *r, const rp_run *run)
 	s = cJSON_AddObjectToObject(o, "settings");
 	cJSON_AddStringToObject(s, "layers", run->layers);
 	cJSON_AddStringToObject(s, "init", run->init);
-	cJSON_AddNumberToObject(s, "seed", (double)run->seed);
+	add_seed(s, "seed", run->seed);
 	cJSON_AddNumberToObject(s, "batch", (double)run->batch);
 	cJSON_AddNumberToObject(s, "iters", (double)run->iters);
 	cJSON_AddNumberToObject(s, "eval_every", (double)run->eval_every);
@@ -240,7 +249,9 @@ static cJSON *config_json(const rp_report *r, const rp_config *c)
 	seeds = cJSON_AddArrayToObject(o, "seeds");
 	runs = cJSON_AddArrayToObject(o, "runs");
 	for (i = 0; i < c->n; i++) {
-		cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)r->runs[c->idx[i]].seed));
+		cJSON_AddItemToArray(seeds, r->runs[c->idx[i]].seed >= 0 ?
+				     tr_json_integer((uint64_t)r->runs[c->idx[i]].seed) :
+				     cJSON_CreateNull());
 		cJSON_AddItemToArray(runs, cJSON_CreateString(r->runs[c->idx[i]].name));
 	}
 	add_stats(o, "test_acc", &c->test_acc);

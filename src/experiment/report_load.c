@@ -35,6 +35,45 @@ static double num(const cJSON *obj, const char *key, double dflt)
 	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+/* Integers of a summary, read without trusting them: a value that is not a whole number
+ * in its range (1e300, 2.5, -1 for a count) marks the summary as damaged, instead of
+ * going through an undefined double-to-long conversion. */
+struct whole_reader {
+	const char *bad;            /* the first key whose value was refused, or NULL */
+	double bad_value, lo, hi;
+};
+
+/* The whole number at key, dflt when absent or null. */
+static long whole(struct whole_reader *wr, const cJSON *obj, const char *key, double lo,
+		  double hi, long dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!v || cJSON_IsNull(v))
+		return dflt;
+	if (cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi &&
+	    v->valuedouble == floor(v->valuedouble))
+		return (long)v->valuedouble;
+	if (!wr->bad) {
+		wr->bad = key;
+		wr->bad_value = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+		wr->lo = lo;
+		wr->hi = hi;
+	}
+	return dflt;
+}
+
+/* A count from analysis.json (decoration only): 0 when it is not a plausible count. */
+static size_t count(const cJSON *obj, const char *key)
+{
+	struct whole_reader ignored = { 0 };
+
+	return (size_t)whole(&ignored, obj, key, 0, 1e9, 0);
+}
+
+#define MAX_ITERS 1e9       /* --iters' limit */
+#define MAX_SEED 9007199254740992.0 /* 2^53, --seed's limit */
+
 static void str(const cJSON *obj, const char *key, char *buf, size_t cap)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -42,7 +81,7 @@ static void str(const cJSON *obj, const char *key, char *buf, size_t cap)
 	snprintf(buf, cap, "%s", cJSON_IsString(v) && v->valuestring ? v->valuestring : "");
 }
 
-static void read_config(rp_run *run, const cJSON *cfg)
+static void read_config(rp_run *run, const cJSON *cfg, struct whole_reader *wr)
 {
 	const cJSON *layers = cJSON_GetObjectItemCaseSensitive(cfg, "layers"), *v;
 	size_t len = 0;
@@ -56,17 +95,17 @@ static void read_config(rp_run *run, const cJSON *cfg)
 	str(cfg, "l2_scope", run->l2_scope, sizeof(run->l2_scope));
 	run->lr = num(cfg, "lr", NAN);
 	run->l2 = num(cfg, "l2", NAN);
-	run->seed = (long)num(cfg, "seed", -1);
-	run->batch = (long)num(cfg, "batch", 0);
-	run->iters = (long)num(cfg, "iters", 0);
-	run->eval_every = (long)num(cfg, "eval_every", 0);
-	run->val_size = (long)num(cfg, "val_size", -1);
+	run->seed = whole(wr, cfg, "seed", 0, MAX_SEED, -1);
+	run->batch = whole(wr, cfg, "batch", 1, 65536, 0);
+	run->iters = whole(wr, cfg, "iters", 1, MAX_ITERS, 0);
+	run->eval_every = whole(wr, cfg, "eval_every", 1, MAX_ITERS, 0);
+	run->val_size = whole(wr, cfg, "val_size", 0, 1e8, -1);
 	run->shuffle = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "shuffle"));
 	str(cfg, "init_weights", run->init_weights, sizeof(run->init_weights));
 }
 
 /* summary.json's "best": the best parameters' figures (absent before best/ existed). */
-static void read_best(rp_run *run, const cJSON *root)
+static void read_best(rp_run *run, const cJSON *root, struct whole_reader *wr)
 {
 	const cJSON *best = cJSON_GetObjectItemCaseSensitive(root, "best");
 
@@ -74,13 +113,14 @@ static void read_best(rp_run *run, const cJSON *root)
 	run->best_val_acc = run->best_test_acc = NAN;
 	if (!cJSON_IsObject(best))
 		return;
-	run->best_iter = (long)num(best, "iter", -1);
+	run->best_iter = whole(wr, best, "iter", 0, MAX_ITERS, -1);
 	run->best_val_acc = num(best, "val_acc", NAN);
 	run->best_test_acc = num(best, "test_acc", NAN);
 }
 
 int rp_read_summary(rp_run *run, const char *path, tr_error *err)
 {
+	struct whole_reader wr = { 0 };
 	cJSON *root = NULL, *cfg;
 	int rc = tr_json_read(path, &root, err);
 
@@ -92,19 +132,23 @@ int rp_read_summary(rp_run *run, const char *path, tr_error *err)
 		return tr_fail(err, TR_ERR_INPUT, "%s: not a trainer summary (no status or config)",
 			       path);
 	}
-	read_config(run, cfg);
+	read_config(run, cfg, &wr);
 	str(root, "status", run->status, sizeof(run->status));
 	str(root, "backend", run->backend, sizeof(run->backend));
 	str(root, "device_name", run->device, sizeof(run->device));
 	str(root, "message", run->message, sizeof(run->message));
-	run->iterations_done = (long)num(root, "iterations_done", 0);
+	run->iterations_done = whole(&wr, root, "iterations_done", 0, MAX_ITERS, 0);
 	run->wall_seconds = num(root, "wall_seconds", NAN);
 	run->test_acc = num(root, "test_acc", NAN);
 	run->diverged = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "diverged")) ||
 			!strcmp(run->status, "diverged");
-	run->diverged_at = (long)num(root, "diverged_at", 0);
-	read_best(run, root);
+	run->diverged_at = whole(&wr, root, "diverged_at", 0, MAX_ITERS, 0);
+	read_best(run, root, &wr);
 	cJSON_Delete(root);
+	if (wr.bad)
+		return tr_fail(err, TR_ERR_INPUT, "%s: \"%s\" is %g, not a whole number from %.0f "
+			       "to %.0f: the summary is damaged", path, wr.bad, wr.bad_value,
+			       wr.lo, wr.hi);
 	return TR_OK;
 }
 
@@ -141,7 +185,10 @@ bool rp_initial_params(const rp_run *run, tr_layout *lay, float **params)
 	return false;
 }
 
-/* Read wK.npy for every layer; on any problem the run simply has no weight figures. */
+/* Read wK.npy for every layer, up to the first that cannot be read. Absent files: the
+ * run left no weights (a run that did not complete); a file that is there but cannot
+ * be read (or is missing from a completed run): run->weights_problem says why, and
+ * only the matrices before it have figures. */
 static void read_weights(rp_run *run, const char *dir)
 {
 	size_t k, n = n_matrices(run->layers);
@@ -150,6 +197,7 @@ static void read_weights(rp_run *run, const char *dir)
 	bool known = rp_initial_params(run, &lay, &init);
 
 	run->n_mats = 0;
+	run->weights_problem[0] = '\0';
 	for (k = 0; k < n; k++) {
 		rp_matrix *m = &run->mats[k];
 		size_t shape[TR_NPY_MAX_DIMS];
@@ -161,9 +209,20 @@ static void read_weights(rp_run *run, const char *dir)
 
 		snprintf(name, sizeof(name), "w%zu.npy", k + 1);
 		join(path, sizeof(path), dir, name);
-		if (stat(path, &st) != 0 || tr_npy_read(path, &w, shape, &ndim, &err) != TR_OK)
+		if (stat(path, &st) != 0) {
+			if (k > 0 || !strcmp(run->status, "completed"))
+				snprintf(run->weights_problem, sizeof(run->weights_problem),
+					 "%.400s is missing", path);
 			break;
+		}
+		if (tr_npy_read(path, &w, shape, &ndim, &err) != TR_OK) {
+			snprintf(run->weights_problem, sizeof(run->weights_problem), "%.470s",
+				 err.msg);
+			break;
+		}
 		if (ndim != 2) {
+			snprintf(run->weights_problem, sizeof(run->weights_problem),
+				 "%.400s holds %d dimensions, not a matrix", path, ndim);
 			free(w);
 			break;
 		}
@@ -199,20 +258,20 @@ static void read_analysis(rp_run *run, const char *dir)
 	cJSON_ArrayForEach(v, cls) {
 		if (i >= TR_N_CLASSES)
 			break;
-		a->class_images[i] = (size_t)num(v, "images", 0);
+		a->class_images[i] = count(v, "images");
 		a->class_acc[i] = num(v, "accuracy", NAN);
 		i++;
 	}
-	a->n_wrong = (size_t)num(test, "misclassified", 0);
-	a->n_shown = (size_t)num(test, "misclassified_shown", 0);
+	a->n_wrong = count(test, "misclassified");
+	a->n_shown = count(test, "misclassified_shown");
 	dead = cJSON_GetObjectItemCaseSensitive(root, "dead_units");
-	a->val_images = (size_t)num(dead, "validation_images", 0);
+	a->val_images = count(dead, "validation_images");
 	layers = cJSON_GetObjectItemCaseSensitive(dead, "layers");
 	cJSON_ArrayForEach(v, layers) {
 		if (a->n_hidden >= TR_MAX_LAYERS)
 			break;
-		a->units[a->n_hidden] = (size_t)num(v, "units", 0);
-		a->dead[a->n_hidden] = (size_t)num(v, "dead", 0);
+		a->units[a->n_hidden] = count(v, "units");
+		a->dead[a->n_hidden] = count(v, "dead");
 		a->n_hidden++;
 	}
 	cJSON_Delete(root);
@@ -384,6 +443,11 @@ int rp_load_runs(rp_report *r, tr_error *err)
 			continue;
 		}
 		analyse_run(run, &r->peak_params);
+		if (run->weights_problem[0]) {
+			r->out->n_bad_weights++;
+			snprintf(r->out->bad_weights, sizeof(r->out->bad_weights), "%.48s: %.450s",
+				 run->name, run->weights_problem);
+		}
 		r->n_runs++;
 	}
 	if (r->n_runs == 0) {

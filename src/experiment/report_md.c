@@ -343,7 +343,11 @@ static void run_figures(FILE *f, const rp_run *run, bool folded)
 			rp_fig_path(run, (enum rp_fig)k, path, sizeof(path));
 			image(f, alt[k], path, k <= RP_FIG_ACC_LATE);
 		}
-		if (run->n_mats == 0)
+		if (run->weights_problem[0])
+			fprintf(f, "%s: the weights cannot be read: %s.\n\n", run->n_mats ?
+				"Weight pictures of the first matrices only" : "No weight pictures",
+				run->weights_problem);
+		else if (run->n_mats == 0)
 			fprintf(f, "No weight pictures: the run left no weights (%s).\n\n", run->status);
 		else if (folded)
 			fprintf(f, "Weight pictures are drawn for the first seed of each "

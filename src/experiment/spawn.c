@@ -1,6 +1,11 @@
 /*
  * spawn.c - runs as separate processes: shell quoting for job files, starting a child
  * with its output in a log file, and finding a program in $PATH.
+ *
+ * A child never outlives its parent unnoticed: on Linux it is sent SIGTERM when the
+ * parent dies (PR_SET_PDEATHSIG; SIGKILL of `trainer experiment`, a crash), which a
+ * `trainer train` child answers by saving a checkpoint and exiting, so that no orphan
+ * goes on writing a run directory that a re-run would take over.
  */
 #include "trainer/experiment.h"
 
@@ -9,9 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 int tr_shell_quote(const char *s, char *buf, size_t cap, tr_error *err)
 {
@@ -49,12 +58,49 @@ too_long:
 	return tr_fail(err, TR_ERR_USAGE, "argument too long to quote for a shell: %.60s...", s);
 }
 
+#define LAST_SIGNAL 64 /* Linux's; sigaction refuses the numbers a system lacks */
+
+#if defined(__linux__)
+/* In the child: SIGTERM when the parent dies; if it died already, do not start. */
+static void die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
+}
+#else
+static void die_with_parent(pid_t parent)
+{
+	(void)parent;
+}
+#endif
+
+/* In the child: the parent's signal handlers (which act on the parent's state) back to
+ * the default, then the signal mask the parent had before the fork. */
+static void reset_signals(const sigset_t *old_mask)
+{
+	struct sigaction sa;
+	int sig;
+
+	for (sig = 1; sig <= LAST_SIGNAL; sig++) {
+		if (sigaction(sig, NULL, &sa) != 0 || sa.sa_handler == SIG_IGN ||
+		    sa.sa_handler == SIG_DFL)
+			continue;
+		sa.sa_handler = SIG_DFL;
+		sa.sa_flags = 0;
+		sigaction(sig, &sa, NULL);
+	}
+	sigprocmask(SIG_SETMASK, old_mask, NULL);
+}
+
 /* In the child after fork: only async-signal-safe calls, then exec or _exit(127). */
 static void exec_child(char *const argv[], const char *cwd, const char *log_path,
-		       bool new_group)
+		       bool new_group, pid_t parent, const sigset_t *old_mask)
 {
 	int fd;
 
+	die_with_parent(parent);
+	reset_signals(old_mask);
 	if (new_group)
 		setpgid(0, 0);
 	fd = open("/dev/null", O_RDONLY);
@@ -81,7 +127,9 @@ static void exec_child(char *const argv[], const char *cwd, const char *log_path
 int tr_spawn(char *const argv[], const char *cwd, const char *log_path, bool new_group,
 	     pid_t *pid, tr_error *err)
 {
-	pid_t child;
+	pid_t child, parent = getpid();
+	sigset_t all, old_mask;
+	int e;
 
 	if (log_path) {
 		/* Check here, where an error can still be reported with its reason. */
@@ -93,12 +141,17 @@ int tr_spawn(char *const argv[], const char *cwd, const char *log_path, bool new
 		close(fd);
 	}
 	fflush(NULL);
+	/* No signal handler of the parent may run in the child before exec. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old_mask);
 	child = fork();
+	e = errno;
+	if (child == 0)
+		exec_child(argv, cwd, log_path, new_group, parent, &old_mask);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (child < 0)
 		return tr_fail(err, TR_ERR_INTERNAL, "cannot start %s: fork: %s", argv[0],
-			       strerror(errno));
-	if (child == 0)
-		exec_child(argv, cwd, log_path, new_group);
+			       strerror(e));
 	/* Also here, so that a signal sent to the group right after the fork finds it. */
 	if (new_group)
 		setpgid(child, child);

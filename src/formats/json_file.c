@@ -92,10 +92,21 @@ out_free_text:
 	return rc;
 }
 
-int tr_json_add_integer(struct cJSON *obj, const char *key, uint64_t v)
+struct cJSON *tr_json_integer(uint64_t v)
 {
 	char digits[32];
 
 	snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
-	return cJSON_AddRawToObject(obj, key, digits) ? TR_OK : TR_ERR_INTERNAL;
+	return cJSON_CreateRaw(digits);
+}
+
+int tr_json_add_integer(struct cJSON *obj, const char *key, uint64_t v)
+{
+	cJSON *item = tr_json_integer(v);
+
+	if (!item || !cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		return TR_ERR_INTERNAL;
+	}
+	return TR_OK;
 }

@@ -175,9 +175,11 @@ int tr_best_read(const char *dir, const tr_layout *lay, float *flat, long *iter,
 		return rc;
 	it = cJSON_GetObjectItemCaseSensitive(root, "iter");
 	acc = cJSON_GetObjectItemCaseSensitive(root, "val_acc");
-	if (!cJSON_IsNumber(it) || !cJSON_IsNumber(acc) || it->valuedouble < 0) {
+	/* An iteration out of range would overflow the conversion to long. */
+	if (!cJSON_IsNumber(it) || !cJSON_IsNumber(acc) || !(it->valuedouble >= 0) ||
+	    it->valuedouble > 1e9) {
 		cJSON_Delete(root);
-		return tr_fail(err, TR_ERR_INPUT, "%s: no iter and val_acc", path);
+		return tr_fail(err, TR_ERR_INPUT, "%s: no iter (0 to 1e9) and val_acc", path);
 	}
 	*iter = (long)it->valuedouble;
 	*val_acc = acc->valuedouble;
