@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
+
+#include "trainer/crc.h"
 
 #define PATH_MAX_LEN 1100 /* dir (< 1024 bytes) + '/' + the longest name + ".gz" */
 
@@ -62,28 +63,15 @@ static int check_pair(const tr_idx *images, const char *ipath, const tr_idx *lab
 	return check_labels(labels, lpath, err);
 }
 
-/* zlib's crc32 takes a uInt length: go in pieces. */
-static uLong crc_bytes(uLong crc, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		size_t k = n > (1u << 30) ? (1u << 30) : n;
-
-		crc = crc32(crc, p, (uInt)k);
-		p += k;
-		n -= k;
-	}
-	return crc;
-}
-
 /* The CRC over everything a run reads, in file order (about 20 ms for MNIST). */
 static uint32_t dataset_crc(tr_idx *const idx[4])
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
+	uint32_t crc = tr_crc32_init();
 	int i;
 
 	for (i = 0; i < 4; i++)
-		crc = crc_bytes(crc, idx[i]->data, idx[i]->count * idx[i]->rows * idx[i]->cols);
-	return (uint32_t)crc;
+		crc = tr_crc32(crc, idx[i]->data, idx[i]->count * idx[i]->rows * idx[i]->cols);
+	return crc;
 }
 
 static tr_split make_split(const tr_idx *images, const tr_idx *labels, size_t first,

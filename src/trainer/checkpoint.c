@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include "trainer/crc.h"
 
 #define MAGIC "TRCKPT01"
 #define MAX_FILE_BYTES ((size_t)16 << 30) /* far above any network this tool allows */
@@ -184,31 +185,16 @@ static void put_header(struct wbuf *w, const tr_checkpoint *ck)
 	put_u64(w, c->layout.n_params);
 }
 
-/* zlib's crc32 over any length (it takes a uInt length, so go in pieces). */
-static uLong crc_update(uLong crc, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	while (n > 0) {
-		size_t k = n > (1u << 30) ? (1u << 30) : n;
-
-		crc = crc32(crc, b, (uInt)k);
-		b += k;
-		n -= k;
-	}
-	return crc;
-}
-
-static int write_crc(tr_atomic_file *af, uLong *crc, const void *p, size_t n,
+static int write_crc(tr_atomic_file *af, uint32_t *crc, const void *p, size_t n,
 		     tr_error *err)
 {
-	*crc = crc_update(*crc, p, n);
+	*crc = tr_crc32(*crc, p, n);
 	return tr_atomic_write(af, p, n, err);
 }
 
 uint32_t tr_checkpoint_labels_crc(const tr_split *train)
 {
-	return (uint32_t)crc_update(crc32(0L, Z_NULL, 0), train->labels, train->count);
+	return tr_crc32(tr_crc32_init(), train->labels, train->count);
 }
 
 int tr_checkpoint_write(const char *path, const tr_checkpoint *c, tr_error *err)
@@ -216,8 +202,7 @@ int tr_checkpoint_write(const char *path, const tr_checkpoint *c, tr_error *err)
 	size_t n = c->cfg.layout.n_params;
 	struct wbuf w = { 0 };
 	tr_atomic_file af;
-	uLong crc = crc32(0L, Z_NULL, 0);
-	uint32_t crc32v;
+	uint32_t crc = tr_crc32_init();
 	int rc;
 
 	put_header(&w, c);
@@ -231,8 +216,7 @@ int tr_checkpoint_write(const char *path, const tr_checkpoint *c, tr_error *err)
 	if ((rc = write_crc(&af, &crc, w.p, w.len, err)) ||
 	    (rc = write_crc(&af, &crc, c->params, 3 * n * sizeof(float), err)))
 		goto out_free; /* tr_atomic_write already removed the temporary */
-	crc32v = (uint32_t)crc;
-	if ((rc = tr_atomic_write(&af, &crc32v, 4, err)))
+	if ((rc = tr_atomic_write(&af, &crc, 4, err)))
 		goto out_free;
 	rc = tr_atomic_commit(&af, err);
 out_free:
@@ -473,7 +457,7 @@ int tr_checkpoint_parse(const void *buf, size_t len, const char *name, tr_checkp
 	r.left = len - 4;
 	if ((rc = parse_preamble(&r, name, &c->version, err)))
 		goto out_bad;
-	if ((uint32_t)crc_update(crc32(0L, Z_NULL, 0), buf, len - 4) != stored_crc)
+	if (tr_crc32(tr_crc32_init(), buf, len - 4) != stored_crc)
 		BAD("%s: checkpoint is corrupt (CRC mismatch)", name);
 	if ((rc = parse_config(&r, name, c, err)) ||
 	    (rc = parse_run_state(&r, name, c, &fields, err)) ||

@@ -22,27 +22,6 @@ BASE=(--device "$DEV" --threads 1 --data "$SMALL" --val-size 50 --quiet)
 NET=(--layers 784,8,10 --init he --lr 0.001)
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-same_weights() { # DIR1 DIR2: every parameter file byte-identical
-	local f
-	for f in w1 b1 w2 b2; do cmp -s "$1/$f.npy" "$2/$f.npy" || return 1; done
-}
-same_run() { # DIR1 DIR2: metrics (without the seconds column) and weights identical
-	[[ "$(cut -d, -f1-5 "$1/metrics.csv")" == "$(cut -d, -f1-5 "$2/metrics.csv")" ]] &&
-		same_weights "$1" "$2"
-}
-status_of() {
-	sed -n 's/^[[:space:]]*"status":[[:space:]]*"\([a-z]*\)".*/\1/p' "$1/summary.json"
-}
-# wait_for TEST SECONDS: poll until the test command succeeds (bounded; no sleeps that
-# assume a speed).
-wait_for() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		eval "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # ---- the end of every run is checkpointed ----
 A="$TMP/a"

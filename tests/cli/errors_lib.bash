@@ -127,3 +127,48 @@ is_asan_build() {
 has_opencl_device() {
 	"$BIN" --list-devices 2>/dev/null | grep -q '^ *cl:0 '
 }
+
+# ---- runs in the background and their directories (checkpoints, signals, rundir,
+# experiment_faults) ----
+
+# status_of DIR: the "status" of DIR/summary.json ("" when there is none).
+status_of() {
+	sed -n 's/^[[:space:]]*"status":[[:space:]]*"\([a-z]*\)".*/\1/p' "$1/summary.json" 2>/dev/null
+}
+
+# wait_for TEST SECONDS: poll until the shell test TEST succeeds, at most SECONDS (no
+# sleep that assumes a speed); false when it never did.
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		eval "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ended PID SECONDS: true once PID has ended (bounded).
+ended() {
+	wait_for "! kill -0 $1 2>/dev/null" "$2"
+}
+
+# Processes a test started: killed at exit whatever happened (add with PIDS+=(pid)).
+PIDS=()
+at_exit 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done'
+
+# same_weights DIR1 DIR2: every w*.npy and b*.npy of DIR1 byte-identical in DIR2.
+same_weights() {
+	local f n=0
+	for f in "$1"/[wb][0-9]*.npy; do
+		[[ -f $f ]] || continue
+		cmp -s "$f" "$2/${f##*/}" || return 1
+		n=$((n + 1))
+	done
+	[[ $n -gt 0 ]]
+}
+
+# same_run DIR1 DIR2: metrics (without the seconds column) and weights identical.
+same_run() {
+	[[ "$(cut -d, -f1-5 "$1/metrics.csv")" == "$(cut -d, -f1-5 "$2/metrics.csv")" ]] &&
+		same_weights "$1" "$2"
+}

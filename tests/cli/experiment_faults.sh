@@ -20,23 +20,6 @@ TINY=(--preset quick --layers 784,8,10 --eval-every 5 --device "$DEV" --data "$S
       --val-size 50 --threads 1)
 LONG=("${TINY[@]}" --iters 100000000)
 
-status_of() {
-	sed -n 's/^[[:space:]]*"status":[[:space:]]*"\([a-z]*\)".*/\1/p' "$1/summary.json" 2>/dev/null
-}
-wait_for() { # TEST SECONDS: poll (bounded) until the test command succeeds
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		eval "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-PIDS=()
-at_exit 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done'
-# ended PID SECONDS: true once PID has ended (bounded); a child of this shell is reaped.
-ended() {
-	wait_for "! kill -0 $1 2>/dev/null" "$2"
-}
 # running EXP_PID RUN_DIR SECONDS: poll until the run is running; its process and the
 # experiment's other children join PIDS (killed at exit, whatever happens).
 running() {

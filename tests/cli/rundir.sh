@@ -19,19 +19,6 @@ DEV="$(cpu_device)"
 BASE=(--device "$DEV" --threads 1 --data "$SMALL" --val-size 50 --quiet)
 NET=(--layers 784,8,10 --init he --lr 0.001)
 
-status_of() {
-	sed -n 's/^[[:space:]]*"status":[[:space:]]*"\([a-z]*\)".*/\1/p' "$1/summary.json" 2>/dev/null
-}
-wait_for() { # TEST SECONDS: poll (bounded) until the test command succeeds
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		eval "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-PIDS=()
-at_exit 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done'
 # stop PID: SIGTERM, then a bounded wait (SIGKILL if it does not end); sets RC.
 stop() {
 	kill -TERM "$1" 2>/dev/null

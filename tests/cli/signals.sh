@@ -15,22 +15,6 @@ DEV="$(cpu_device)"
 BASE=(--device "$DEV" --threads 1 --data "$SMALL" --val-size 50)
 NET=(--layers 784,8,10 --init he --lr 0.001)
 
-status_of() {
-	sed -n 's/^[[:space:]]*"status":[[:space:]]*"\([a-z]*\)".*/\1/p' "$1/summary.json" 2>/dev/null
-}
-same_run() {
-	local f
-	[[ "$(cut -d, -f1-5 "$1/metrics.csv")" == "$(cut -d, -f1-5 "$2/metrics.csv")" ]] || return 1
-	for f in w1 b1 w2 b2; do cmp -s "$1/$f.npy" "$2/$f.npy" || return 1; done
-}
-wait_for() { # TEST SECONDS: poll (bounded) until the test command succeeds
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		eval "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 # finish_pid PID SECONDS: wait for PID to end by itself (bounded), else kill it; sets RC.
 finish_pid() {
 	if ! wait_for "! kill -0 $1 2>/dev/null" "$2"; then
