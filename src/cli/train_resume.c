@@ -20,8 +20,11 @@ static void apply_recorded_settings(cli_options *o, const tr_run_settings *rs)
 {
 	tr_error ignored;
 
+	/* Summaries of older versions recorded the path as given: a relative one is used
+	 * only if it names a directory from here. */
 	if (!cli_given(o, "data") && rs->data_dir[0] &&
-	    strlen(rs->data_dir) < sizeof(o->data_dir))
+	    strlen(rs->data_dir) < sizeof(o->data_dir) &&
+	    (rs->data_dir[0] == '/' || tr_path_exists(rs->data_dir)))
 		strcpy(o->data_dir, rs->data_dir);
 	if (!cli_given(o, "threads") && rs->threads >= 0)
 		o->threads = rs->threads;

@@ -4,7 +4,8 @@
 #    summary.json says "interrupted", exit code 7, and --resume continues it to the
 #    same result as an uninterrupted run;
 #  - a pipe closed on the progress output (`trainer ... 2>&1 | head -1`) does not kill
-#    it (SIGPIPE is ignored): the progress output stops, the run completes.
+#    it (SIGPIPE is ignored): the writes fail, the progress output stops, the run
+#    completes.
 # Every wait is a bounded poll, and every process started is gone at the end.
 source "$(dirname "$0")/errors_lib.bash"
 need_data
@@ -26,40 +27,39 @@ finish_pid() {
 }
 
 # ---- SIGHUP: checkpoint, "interrupted", exit 7; resume gives the uninterrupted run ----
-ITERS=(--iters 30000 --eval-every 500)
+EVAL=(--eval-every 100)
 H="$TMP/hup"
-"$BIN" "${BASE[@]}" "${NET[@]}" "${ITERS[@]}" --out "$H" >"$TMP/hup.out" 2>"$TMP/hup.err" &
+"$BIN" "${BASE[@]}" "${NET[@]}" "${EVAL[@]}" --iters 100000000 --out "$H" >"$TMP/hup.out" \
+	2>"$TMP/hup.err" &
 pid=$!
+PIDS+=("$pid")
 # The handlers are in place before the first summary.json is written.
 wait_for "[[ \$(status_of '$H') == running ]]" 120 || bad "the run never started: $(cat "$TMP/hup.err")"
 kill -HUP "$pid"
 finish_pid "$pid" 120
-if [[ $RC -eq 0 ]]; then
-	echo "note: the run finished before SIGHUP arrived; SIGHUP case not exercised"
-else
-	check "SIGHUP: exit code 7 ($RC: $(tail -c 300 "$TMP/hup.err"))" test "$RC" -eq 7
-	check "SIGHUP: the message names the signal and how to resume" \
-		grep -q "interrupted by SIGHUP after iteration [0-9]*; the checkpoint is saved: continue with  trainer --resume $H" "$TMP/hup.err"
-	check "SIGHUP: summary.json says interrupted" test "$(status_of "$H")" = interrupted
-	check "SIGHUP: a checkpoint was saved" test -s "$H/checkpoint.bin"
-	check "SIGHUP: the weights were written" test -s "$H/w2.npy"
-	succeeds --resume "$H" --quiet
-	succeeds "${BASE[@]}" "${NET[@]}" "${ITERS[@]}" --quiet --out "$TMP/hup-whole"
-	check "SIGHUP + resume = uninterrupted run" same_run "$H" "$TMP/hup-whole"
-fi
+check "SIGHUP: exit code 7 ($RC: $(tail -c 300 "$TMP/hup.err"))" test "$RC" -eq 7
+check "SIGHUP: the message names the signal and how to resume" \
+	grep -q "interrupted by SIGHUP after iteration [0-9]*; the checkpoint is saved: continue with  trainer --resume $H" "$TMP/hup.err"
+check "SIGHUP: summary.json says interrupted" test "$(status_of "$H")" = interrupted
+check "SIGHUP: a checkpoint was saved" test -s "$H/checkpoint.bin"
+check "SIGHUP: the weights were written" test -s "$H/w2.npy"
+# Continue 50 iterations past where it stopped; the same run in one go must match.
+step="$(sed -n 's/.*interrupted by SIGHUP after iteration \([0-9]*\);.*/\1/p' "$TMP/hup.err")"
+step="${step:-0}"
+succeeds --resume "$H" --iters $((step + 50)) --quiet
+succeeds "${BASE[@]}" "${NET[@]}" "${EVAL[@]}" --iters $((step + 50)) --quiet --out "$TMP/hup-whole"
+check "SIGHUP + resume = uninterrupted run (iteration $((step + 50)))" same_run "$H" "$TMP/hup-whole"
 
 # ---- a closed pipe: the run goes on and completes ----
-# An evaluation per iteration writes a progress line each (about 100 bytes): 3000 lines
-# are more than a pipe holds, so writes go on after `head` has exited.
+# The reader (`:`) exits at once, long before the run has loaded its data: every
+# progress line (one per evaluation, not a terminal) goes to a pipe nobody reads.
 P="$TMP/pipe"
 rc=0
 set -o pipefail
-timeout -k 5 300 "$BIN" "${BASE[@]}" "${NET[@]}" --iters 3000 --eval-every 1 --out "$P" 2>&1 |
-	head -1 >"$TMP/pipe.out" || rc=$?
+timeout -k 5 300 "$BIN" "${BASE[@]}" "${NET[@]}" --iters 200 --eval-every 10 --out "$P" 2>&1 | : || rc=$?
 set +o pipefail
 check "closed pipe: the run exits 0, not 141 ($rc)" test "$rc" -eq 0
-check "closed pipe: the first line got through" grep -q "^training 784,8,10" "$TMP/pipe.out"
 check "closed pipe: summary.json says completed" test "$(status_of "$P")" = completed
 check "closed pipe: the last evaluation is in metrics.csv" \
-	test "$(tail -1 "$P/metrics.csv" | cut -d, -f1)" = 3000
+	test "$(tail -1 "$P/metrics.csv" | cut -d, -f1)" = 200
 finish
