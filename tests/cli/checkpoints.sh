@@ -52,14 +52,18 @@ check "--checkpoint-every 30s: the final checkpoint is written" test -s "$TMP/du
 check "--checkpoint-every 30s is recorded" grep -q '"checkpoint_every":[[:space:]]*"30s"' "$TMP/dur/summary.json"
 
 # ---- background writes, SIGKILL, resume from elsewhere: identical results ----
-LONG=(--iters 6000 --eval-every 100 --checkpoint-every 50)
+# The kill comes at a random evaluation among the first 40 of 200, after the first
+# background checkpoint: at least 16,000 iterations before the end, so that even on a
+# quiet machine the run cannot finish first (a random sleep after the first checkpoint
+# did, 2 times in 3).
+LONG=(--iters 20000 --eval-every 100 --checkpoint-every 50)
 W="$TMP/whole"
 succeeds "${BASE[@]}" "${NET[@]}" "${LONG[@]}" --out "$W"
 K="$TMP/killed"
 "$BIN" "${BASE[@]}" "${NET[@]}" "${LONG[@]}" --out "$K" 2>"$TMP/k.err" &
 pid=$!
-wait_for "[[ -s '$K/checkpoint.bin' ]] || ! kill -0 $pid 2>/dev/null" 120
-sleep "0.$((RANDOM % 10))"
+rows=$((2 + RANDOM % 39))
+wait_for "[[ -s '$K/checkpoint.bin' && \$(wc -l <'$K/metrics.csv' 2>/dev/null || echo 0) -gt $rows ]] || ! kill -0 $pid 2>/dev/null" 120
 kill -KILL "$pid" 2>/dev/null
 rc=0; wait "$pid" || rc=$?
 if [[ $rc -eq 137 ]]; then
