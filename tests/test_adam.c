@@ -28,7 +28,8 @@
 #include "trainer/backend.h"
 #include "trainer/model.h"
 
-static const char *const devices[] = { "cpu-ref", "cpu", "cl:0" };
+/* NULL: the OpenCL device the tests use (test_device()). */
+static const char *const devices[] = { "cpu-ref", "cpu", NULL };
 
 static void check_device(tr_backend *be)
 {
@@ -88,14 +89,15 @@ int main(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		const char *device = devices[i] ? devices[i] : test_device();
 		tr_backend *be;
 		tr_error err;
 
-		if (tr_backend_open(devices[i], NULL, &be, &err) != TR_OK) {
-			printf("%s: skipped: %s\n", devices[i], err.msg);
+		if (tr_backend_open(device, NULL, &be, &err) != TR_OK) {
+			printf("%s: skipped: %s\n", device, err.msg);
 			continue;
 		}
-		printf("%s: %s\n", devices[i], tr_backend_device_name(be));
+		printf("%s: %s\n", device, tr_backend_device_name(be));
 		check_device(be);
 		tr_backend_free(be);
 	}

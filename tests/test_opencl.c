@@ -1,9 +1,10 @@
 /*
- * test_opencl.c - what is particular to the OpenCL backend: opening cl:0, device
+ * test_opencl.c - what is particular to the OpenCL backend: opening the device, device
  * strings and their errors, kernel build failures, allocation limits, the no-driver
  * message, and a quick check of every op against cpu-ref on small inputs (the full
  * cross-backend suite is test_parity.c).
  *
+ * The device is $TRAINER_TEST_DEVICE, default cl:0 (the first OpenCL device).
  * Without any OpenCL device the test is skipped (exit 77), unless
  * TRAINER_REQUIRE_OPENCL=1 asks for it to fail instead.
  */
@@ -24,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static tr_backend *ocl; /* cl:0 */
+static tr_backend *ocl; /* test_device(): $TRAINER_TEST_DEVICE or cl:0 */
 static tr_backend *ref; /* cpu-ref */
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
@@ -557,14 +558,14 @@ static void test_cl_dir(void)
 		CHECK(write_text(dir, tr_cl_sources[i].name, tr_cl_sources[i].source, "") == 0,
 		      "cannot write %s/%s", dir, tr_cl_sources[i].name);
 	setenv("TRAINER_CL_DIR", dir, 1);
-	rc = tr_backend_open("cl:0", NULL, &be, &err);
-	CHECK(rc == TR_OK, "cl:0 from TRAINER_CL_DIR copies: %s", err.msg);
+	rc = tr_backend_open(test_device(), NULL, &be, &err);
+	CHECK(rc == TR_OK, "%s from TRAINER_CL_DIR copies: %s", test_device(), err.msg);
 	tr_backend_free(be);
 	be = NULL;
 
 	CHECK(tr_cl_n_sources > 0, "no embedded kernel sources");
 	write_text(dir, tr_cl_sources[0].name, tr_cl_sources[0].source, broken);
-	rc = tr_backend_open("cl:0", NULL, &be, &err);
+	rc = tr_backend_open(test_device(), NULL, &be, &err);
 	CHECK(rc == TR_ERR_DEVICE && !be, "broken kernel: status %d", rc);
 	CHECK(strstr(err.msg, tr_cl_sources[0].name) != NULL,
 	      "broken kernel: message lacks the file name %s: %s", tr_cl_sources[0].name,
@@ -576,7 +577,7 @@ static void test_cl_dir(void)
 	be = NULL;
 
 	setenv("TRAINER_CL_DIR", "/nonexistent-trainer-cl-dir", 1);
-	rc = tr_backend_open("cl:0", NULL, &be, &err);
+	rc = tr_backend_open(test_device(), NULL, &be, &err);
 	CHECK(rc == TR_ERR_INPUT && strstr(err.msg, "/nonexistent-trainer-cl-dir"),
 	      "missing TRAINER_CL_DIR: status %d: %s", rc, err.msg);
 	tr_backend_free(be);
@@ -716,9 +717,9 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "--no-icd"))
 		return child_no_icd();
-	rc = tr_backend_open("cl:0", NULL, &ocl, &err);
+	rc = tr_backend_open(test_device(), NULL, &ocl, &err);
 	if (rc != TR_OK) {
-		fprintf(stderr, "cannot open cl:0: %s\n", err.msg);
+		fprintf(stderr, "cannot open %s: %s\n", test_device(), err.msg);
 		if (require && !strcmp(require, "1")) {
 			CHECK(0, "TRAINER_REQUIRE_OPENCL=1 but no OpenCL device opens");
 			return test_finish();
@@ -731,7 +732,7 @@ int main(int argc, char **argv)
 		return test_finish();
 	printf("OpenCL device: %s (%s)\n", tr_backend_device_name(ocl),
 	       tr_backend_device_version(ocl));
-	CHECK(!strcmp(tr_backend_name(ocl), "opencl"), "cl:0 opened %s",
+	CHECK(!strcmp(tr_backend_name(ocl), "opencl"), "%s opened %s", test_device(),
 	      tr_backend_name(ocl));
 	CHECK(tr_backend_device_name(ocl)[0] != '\0', "empty device name");
 	CHECK(strstr(tr_backend_device_version(ocl), "CLBlast") != NULL,

@@ -68,3 +68,10 @@ const char *test_data_dir(void)
 	}
 	return path;
 }
+
+const char *test_device(void)
+{
+	const char *env = getenv("TRAINER_TEST_DEVICE");
+
+	return env && *env ? env : "cl:0";
+}

@@ -44,4 +44,8 @@ const char *test_tmpdir(const char *tag);
  * with a message on stderr when its files are absent. */
 const char *test_data_dir(void);
 
+/* The OpenCL device the tests use: $TRAINER_TEST_DEVICE, else "cl:0" (the first
+ * OpenCL device, as --list-devices numbers them). */
+const char *test_device(void);
+
 #endif /* TRAINER_TESTUTIL_H */

@@ -20,6 +20,7 @@ enum tr_status {
 	TR_ERR_DEVICE = 5,      /* the compute device failed or is not available */
 	TR_ERR_DIVERGED = 6,    /* training produced a non-finite loss */
 	TR_ERR_INTERRUPTED = 7, /* stopped by SIGINT/SIGTERM after saving a checkpoint */
+	TR_ERR_VERIFY = 8,      /* trainer verify: a device computed outside the bounds */
 };
 
 #define TR_ERROR_MSG_MAX 2048

@@ -23,6 +23,9 @@ int cli_cmd_bench(cli_options *o);
 /* trainer tune [--device cl:N]: search CLBlast's GEMM parameters, cache the best. */
 int cli_cmd_tune(cli_options *o);
 
+/* trainer verify [options]: every op and a trajectory on a device against cpu-ref. */
+int cli_cmd_verify(cli_options *o);
+
 /* Build the report of DIR (title: a line under its heading, or NULL); prints where it
  * is. Returns 0, or an exit code after printing why (4 when figures are missing). */
 int cli_build_report(const char *dir, const char *title, bool quiet);

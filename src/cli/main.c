@@ -26,6 +26,8 @@ static const struct command commands[] = {
 	  "ms per training step per backend, with its bounds (docs/PERFORMANCE.md)" },
 	{ "tune", CLI_TUNE, cli_cmd_tune,
 	  "tune CLBlast's GEMM kernels for an OpenCL device; cached, used from then on" },
+	{ "verify", CLI_VERIFY, cli_cmd_verify,
+	  "check that a device computes what the reference does (every op, a trajectory)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -51,8 +53,8 @@ static void print_help(const struct command *cmd)
 	printf("\noptions of '%s':\n", cmd->name);
 	cli_print_options(stdout, cmd->mode);
 	printf("\nexit codes: 0 ok, 1 internal error, 2 usage, 3 bad input file, "
-	       "4 cannot write output,\n5 device error, 6 diverged, 7 interrupted "
-	       "(see docs/ERRORS.md)\n");
+	       "4 cannot write output,\n5 device error, 6 diverged, 7 interrupted, "
+	       "8 verification failed (see docs/ERRORS.md)\n");
 }
 
 static int list_devices(void)

@@ -343,6 +343,17 @@ static int set_json(cli_options *o, const char *n, const char *v, tr_error *err)
 	return TR_OK;
 }
 
+static int set_json_path(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	return copy_str(n, v, o->json_path, sizeof(o->json_path), err);
+}
+
+static int set_quick(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	o->quick = true;
+	return TR_OK;
+}
+
 static int set_candidates(cli_options *o, const char *n, const char *v, tr_error *err)
 {
 	long x;
@@ -355,13 +366,15 @@ static int set_candidates(cli_options *o, const char *n, const char *v, tr_error
 static const struct opt options[] = {
 	{ "device", "NAME", ALL_RUNS | CLI_BENCH | CLI_TUNE, set_device, "auto",
 	  "auto (an OpenCL GPU, else cpu), cpu, cpu-ref, gpu:N, cl:N (see --list-devices)" },
-	{ "threads", "N", ALL_RUNS | CLI_BENCH, set_threads, "0",
+	{ "device", "NAME", CLI_VERIFY, set_device, "auto",
+	  "the device to check: auto, cpu, gpu:N, cl:N, or all (every device but cpu-ref)" },
+	{ "threads", "N", ALL_RUNS | CLI_BENCH | CLI_VERIFY, set_threads, "0",
 	  "CPU threads for the cpu backend; 0 = all cores" },
 	{ "data", "DIR", ALL_RUNS | CLI_BENCH, set_data, "data/mnist",
 	  "directory with the four IDX files, plain or .gz ($TRAINER_DATA_DIR also works)" },
 	{ "val-size", "N", ALL_RUNS, set_val_size, "5000",
 	  "validation = the first N training images; training = the rest" },
-	{ "layers", "LIST", ALL_RUNS | CLI_BENCH | CLI_TUNE, set_layers, "784,1500,1000,500,10",
+	{ "layers", "LIST", ALL_RUNS | CLI_BENCH | CLI_TUNE | CLI_VERIFY, set_layers, "784,1500,1000,500,10",
 	  "layer sizes: input, hidden ReLU layers..., classes" },
 	{ "init", "NAME", ALL_RUNS, set_init, "uniform01",
 	  "initialisation: uniform01 (the seed's [0,1)), he, xavier" },
@@ -372,7 +385,8 @@ static const struct opt options[] = {
 	  "L2 regularisation strength; 0 turns it off" },
 	{ "l2-scope", "SCOPE", ALL_RUNS, set_l2_scope, "all",
 	  "what L2 covers: all (weights and biases, as the seed) or weights" },
-	{ "batch", "N", ALL_RUNS | CLI_BENCH | CLI_TUNE, set_batch, "64", "batch size" },
+	{ "batch", "N", ALL_RUNS | CLI_BENCH | CLI_TUNE | CLI_VERIFY, set_batch, "64",
+	  "batch size" },
 	{ "iters", "N", ALL_RUNS | CLI_BENCH, set_iters, "30000", "training iterations" },
 	{ "eval-every", "N", ALL_RUNS, set_eval_every, "100",
 	  "evaluate (metrics.csv row) every N iterations" },
@@ -403,9 +417,15 @@ static const struct opt options[] = {
 	{ "backends", "LIST", CLI_BENCH, set_backends, "every device but cpu-ref",
 	  "devices to measure, e.g. cpu,cpu-ref,cl:0 (cpu-ref runs 3 steps unless --iters)" },
 	{ "json", NULL, CLI_BENCH, set_json, "off", "print the results as JSON" },
+	{ "json", "FILE", CLI_VERIFY, set_json_path, "none",
+	  "also write the report as JSON to FILE (atomically)" },
+	{ "quick", NULL, CLI_VERIFY, set_quick, "off",
+	  "small shapes only and a shorter trajectory (seconds)" },
 	{ "candidates", "N", CLI_TUNE, set_candidates, "2",
 	  "try at most N parameter sets per CLBlast kernel (a quick tune)" },
 	{ "quiet", NULL, ALL_RUNS | CLI_BENCH | CLI_TUNE, set_quiet, "off", "no progress output" },
+	{ "quiet", NULL, CLI_VERIFY, set_quiet, "off",
+	  "print only the failed checks and the verdict" },
 	{ "list-devices", NULL, CLI_TRAIN, set_list_devices, NULL,
 	  "list the devices and backends this build can use, then exit" },
 	{ "help", NULL, ~0u, set_help, NULL, "show this help and exit" },
@@ -427,21 +447,32 @@ void cli_options_default(cli_options *o)
 	snprintf(o->checkpoint_every.text, sizeof(o->checkpoint_every.text), "5m");
 }
 
-static const struct opt *find(const char *name, size_t len)
+/* The option of that name for a subcommand in `modes`, else the first of that name
+ * (an option may have one entry per subcommand, with its own value and help). */
+static const struct opt *find(const char *name, size_t len, unsigned modes)
 {
+	const struct opt *any = NULL;
 	size_t i;
 
-	for (i = 0; i < N_OPTIONS; i++)
-		if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
+	for (i = 0; i < N_OPTIONS; i++) {
+		if (strlen(options[i].name) != len || strncmp(options[i].name, name, len))
+			continue;
+		if (options[i].modes & modes)
 			return &options[i];
-	return NULL;
+		if (!any)
+			any = &options[i];
+	}
+	return any;
 }
 
 bool cli_given(const cli_options *o, const char *name)
 {
-	const struct opt *op = find(name, strlen(name));
+	size_t i;
 
-	return op && o->given[op - options];
+	for (i = 0; i < N_OPTIONS; i++)
+		if (!strcmp(options[i].name, name) && o->given[i])
+			return true;
+	return false;
 }
 
 int cli_parse(int argc, char **argv, int first, unsigned mode, cli_options *o,
@@ -461,7 +492,7 @@ int cli_parse(int argc, char **argv, int first, unsigned mode, cli_options *o,
 		a += 2;
 		eq = strchr(a, '=');
 		len = eq ? (size_t)(eq - a) : strlen(a);
-		op = find(a, len);
+		op = find(a, len, mode);
 		if (!op || !(op->modes & mode))
 			return tr_fail(err, TR_ERR_USAGE, "unknown option '--%.*s'%s (see --help)",
 				       (int)len, a, op ? " for this command" : "");

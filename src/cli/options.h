@@ -23,6 +23,7 @@ enum {
 	CLI_BENCH = 1u << 2,
 	CLI_TUNE = 1u << 3,
 	CLI_REPORT = 1u << 4,
+	CLI_VERIFY = 1u << 5,
 };
 
 #define CLI_PATH_MAX 1024
@@ -65,6 +66,9 @@ typedef struct cli_options {
 	char backends[256];
 	/* tune */
 	int candidates;                /* 0: every candidate */
+	/* verify */
+	bool quick;                    /* small shapes, fewer steps */
+	char json_path[CLI_PATH_MAX];  /* --json FILE; empty: none */
 	/* actions */
 	bool help, version, list_devices;
 	/* which options were given, by table index: presets only fill what was not */

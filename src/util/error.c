@@ -64,6 +64,7 @@ const char *tr_status_name(int status)
 	case TR_ERR_DEVICE: return "device error";
 	case TR_ERR_DIVERGED: return "diverged";
 	case TR_ERR_INTERRUPTED: return "interrupted";
+	case TR_ERR_VERIFY: return "verification failed";
 	default: return "unknown error";
 	}
 }

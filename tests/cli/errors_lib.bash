@@ -123,9 +123,9 @@ is_asan_build() {
 	grep -aq '__asan_init' "$BIN" 2>/dev/null || ldd "$BIN" 2>/dev/null | grep -q libasan
 }
 
-# Does this binary see an OpenCL device (cl:0)?
+# Does this binary see the OpenCL device the tests use ($TEST_DEVICE)?
 has_opencl_device() {
-	"$BIN" --list-devices 2>/dev/null | grep -q '^ *cl:0 '
+	has_test_device
 }
 
 # ---- runs in the background and their directories (checkpoints, signals, rundir,

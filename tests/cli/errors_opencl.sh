@@ -4,7 +4,8 @@
 # that fail to build or to load (TRAINER_CL_DIR), and device allocations that cannot
 # succeed. Each: exit code 5 (3 for an unreadable kernel file) with a message naming
 # the device, file or buffer, no crash, no sanitizer report, no output written.
-# Runs only when the binary sees an OpenCL device (a failure under TRAINER_REQUIRE_OPENCL).
+# Runs on $TRAINER_TEST_DEVICE (default cl:0), only when the binary sees it (a failure
+# under TRAINER_REQUIRE_OPENCL).
 source "$(dirname "$0")/errors_lib.bash"
 
 if ! has_opencl_device; then
@@ -19,7 +20,7 @@ SMALL="$TMP/small"
 make_small_data "$SMALL"
 RUN=(--data "$SMALL" --val-size 50 --layers 784,8,10 --iters 2 --eval-every 1 --quiet)
 
-succeeds "${RUN[@]}" --device cl:0 --out "$TMP/run"
+succeeds "${RUN[@]}" --device "$TEST_DEVICE" --out "$TMP/run"
 guard "$TMP/run" "$SMALL"
 
 # ---- no platform: the ICD loader reads its vendor list from an empty directory ----
@@ -45,24 +46,24 @@ fails 5 "--device gpu:99: (no such|no GPU).*cl:0" -- "${RUN[@]}" --device gpu:99
 # ---- kernels from TRAINER_CL_DIR ----
 SRC="${TRAINER_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 BIN_PREFIX=(env TRAINER_CL_DIR="$SRC/cl")
-succeeds "${RUN[@]}" --device cl:0 --out "$TMP/cl-dir-ok"
+succeeds "${RUN[@]}" --device "$TEST_DEVICE" --out "$TMP/cl-dir-ok"
 mkdir -p "$TMP/broken" "$TMP/empty-dir" "$TMP/no-kernels" "$TMP/isdir/kernels.cl"
 { cat "$SRC/cl/kernels.cl"; echo "__kernel void broken(void) { this_is_not_declared = 1; }"; } \
 	>"$TMP/broken/kernels.cl"
 BIN_PREFIX=(env TRAINER_CL_DIR="$TMP/broken")
-fails 5 "--device cl:0: OpenCL: building kernel file kernels.cl \($TMP/broken/kernels.cl\) for .* failed: CL_BUILD_PROGRAM_FAILURE; build log:" -- \
-	"${RUN[@]}" --device cl:0 --out "$NEVER"
+fails 5 "--device $TEST_DEVICE: OpenCL: building kernel file kernels.cl \($TMP/broken/kernels.cl\) for .* failed: CL_BUILD_PROGRAM_FAILURE; build log:" -- \
+	"${RUN[@]}" --device "$TEST_DEVICE" --out "$NEVER"
 check "the build log quotes the compiler's error" grep -q "this_is_not_declared" "$TMP/err"
 BIN_PREFIX=(env TRAINER_CL_DIR="$TMP/empty-dir")
 fails 3 "OpenCL \(TRAINER_CL_DIR is set\): $TMP/empty-dir/kernels.cl does not exist" -- \
-	"${RUN[@]}" --device cl:0 --out "$NEVER"
+	"${RUN[@]}" --device "$TEST_DEVICE" --out "$NEVER"
 BIN_PREFIX=(env TRAINER_CL_DIR="$TMP/isdir")
-fails 3 "$TMP/isdir/kernels.cl is a directory, not an OpenCL kernel file" -- "${RUN[@]}" --device cl:0 --out "$NEVER"
+fails 3 "$TMP/isdir/kernels.cl is a directory, not an OpenCL kernel file" -- "${RUN[@]}" --device "$TEST_DEVICE" --out "$NEVER"
 # A file that builds but lacks our kernels.
 echo "__kernel void unrelated(__global float *x) { x[0] = 1.0f; }" >"$TMP/no-kernels/kernels.cl"
 BIN_PREFIX=(env TRAINER_CL_DIR="$TMP/no-kernels")
 fails 5 "clCreateKernel\([a-z_]+\) from $TMP/no-kernels/kernels.cl failed: CL_INVALID_KERNEL_NAME" -- \
-	"${RUN[@]}" --device cl:0 --out "$NEVER"
+	"${RUN[@]}" --device "$TEST_DEVICE" --out "$NEVER"
 BIN_PREFIX=()
 
 # ---- device allocations that cannot succeed ----
@@ -70,9 +71,9 @@ BIN_PREFIX=()
 # beyond any device's CL_DEVICE_MAX_MEM_ALLOC_SIZE. It must fail cleanly, before or at
 # allocation, naming the buffer.
 fails 5 "OpenCL: cannot allocate (parameters|gradients|Adam [mv]|input batch|labels|gradient scratch [01]|activations [0-9]+) \([0-9]+ floats" -- \
-	"${RUN[@]}" --device cl:0 --layers 784,1000000,10 --batch 65536 --out "$NEVER"
+	"${RUN[@]}" --device "$TEST_DEVICE" --layers 784,1000000,10 --batch 65536 --out "$NEVER"
 fails 5 "OpenCL: cannot allocate (parameters|gradients|Adam [mv]|gradient scratch [01]|activations [0-9]+)" -- \
-	"${RUN[@]}" --device cl:0 --layers 784,1000000,10 --out "$NEVER"
+	"${RUN[@]}" --device "$TEST_DEVICE" --layers 784,1000000,10 --out "$NEVER"
 
 check "the existing run and the data are untouched" guards_intact
 finish

@@ -42,17 +42,25 @@ need_data() {
 	fi
 }
 
-# Skip (exit 77) unless the binary sees an OpenCL device cl:0; under
+# The OpenCL device the tests use: $TRAINER_TEST_DEVICE, default cl:0 (the first
+# OpenCL device, as --list-devices numbers them).
+TEST_DEVICE="${TRAINER_TEST_DEVICE:-cl:0}"
+
+# Does this binary list $TEST_DEVICE? (A GPU's line names it twice: "cl:1 gpu:0 ...")
+has_test_device() {
+	"$BIN" --list-devices 2>/dev/null | grep -Eq "^ +(cl:[0-9]+ +)?${TEST_DEVICE} "
+}
+
+# Skip (exit 77) unless the binary sees the OpenCL device $TEST_DEVICE; under
 # TRAINER_REQUIRE_OPENCL=1 (CI) that is a failure instead.
 need_opencl() {
-	if ! "$BIN" --list-devices | grep -q '^  cl:0 '; then
-		if [[ "${TRAINER_REQUIRE_OPENCL:-}" == 1 ]]; then
-			bad "no OpenCL device cl:0 (TRAINER_REQUIRE_OPENCL=1)"
-			finish
-		fi
-		echo "no OpenCL device: skipping"
-		exit 77
+	has_test_device && return 0
+	if [[ "${TRAINER_REQUIRE_OPENCL:-}" == 1 ]]; then
+		bad "no OpenCL device $TEST_DEVICE (TRAINER_REQUIRE_OPENCL=1): $("$BIN" --list-devices 2>&1)"
+		finish
 	fi
+	echo "no OpenCL device $TEST_DEVICE (or no OpenCL backend in this build): skipping"
+	exit 77
 }
 
 # Fastest CPU backend this build has.

@@ -2,23 +2,16 @@
 # tune.sh - the CLBlast tuning cache end to end through the binary: a tiny tune (a
 # 16-10 network, one candidate per kernel) into a temporary cache, the cache applied by
 # a later run (bench and summary.json say so), a corrupt and a stale cache ignored with
-# a warning, the cache turned off, and tuning refused on a CPU backend. Skipped without
-# an OpenCL device, except in CI (TRAINER_REQUIRE_OPENCL=1). The first run on a machine
-# builds CLBlast's programs for the candidates (a few minutes on PoCL); later runs find
-# them in PoCL's kernel cache.
+# a warning, the cache turned off, and tuning refused on a CPU backend. On
+# $TRAINER_TEST_DEVICE (default cl:0); skipped without an OpenCL device, except in CI
+# (TRAINER_REQUIRE_OPENCL=1). The first run on a machine builds CLBlast's programs for
+# the candidates (a few minutes on PoCL); later runs find them in PoCL's kernel cache.
 source "$(dirname "$0")/lib.bash"
-if ! "$BIN" --list-devices | grep -q '^  cl:0 '; then
-	if [[ "${TRAINER_REQUIRE_OPENCL:-}" == 1 ]]; then
-		bad "no OpenCL device cl:0 (TRAINER_REQUIRE_OPENCL=1)"
-		finish
-	fi
-	echo "no OpenCL device: skipping"
-	exit 77
-fi
+need_opencl
 export TRAINER_CLBLAST_CACHE="$TMP/clblast.json"
 NET=(--layers 16,10 --batch 8)
 
-"$BIN" tune --device cl:0 "${NET[@]}" --candidates 1 >"$TMP/tune.out" 2>"$TMP/tune.err"
+"$BIN" tune --device "$TEST_DEVICE" "${NET[@]}" --candidates 1 >"$TMP/tune.out" 2>"$TMP/tune.err"
 check "tune exits 0 ($(tail -3 "$TMP/tune.err"))" test $? -eq 0
 check "tune wrote the cache" test -s "$TRAINER_CLBLAST_CACHE"
 check "the cache has the format tag" grep -q '"trainer-clblast-tuning-1"' "$TRAINER_CLBLAST_CACHE"
@@ -30,14 +23,14 @@ check "--list-devices shows the device as tuned" \
 	grep -q "tuned: $TRAINER_CLBLAST_CACHE" <("$BIN" --list-devices)
 
 # Applied: bench (and a training run's summary) say so, with the cache's path.
-bench() { "$BIN" bench --device cl:0 "${NET[@]}" --iters 3 --json >"$TMP/bench.json" 2>"$TMP/bench.err"; }
+bench() { "$BIN" bench --device "$TEST_DEVICE" "${NET[@]}" --iters 3 --json >"$TMP/bench.json" 2>"$TMP/bench.err"; }
 bench
 check "bench with the cache exits 0 ($(tail -2 "$TMP/bench.err"))" test $? -eq 0
 check "bench says the tuned parameters are used" \
 	grep -q "\"tuning\":[[:space:]]*\"CLBlast: tuned.*$TRAINER_CLBLAST_CACHE" "$TMP/bench.json"
 check "no warning with a good cache" test ! -s "$TMP/bench.err"
 if [[ -n "$DATA" && -f "$DATA/train-images-idx3-ubyte" ]]; then
-	"$BIN" --device cl:0 --layers 784,16,10 --iters 2 --eval-every 1 --val-size 100 \
+	"$BIN" --device "$TEST_DEVICE" --layers 784,16,10 --iters 2 --eval-every 1 --val-size 100 \
 		--data "$DATA" --out "$TMP/run" --quiet 2>"$TMP/run.err"
 	check "training with the cache exits 0" test $? -eq 0
 	check "summary.json records the tuning" \
@@ -68,10 +61,10 @@ check "bad parameters give a warning" grep -q 'bad or missing XgemmDirect' "$TMP
 check "bad parameters are not used" grep -q '"tuning":[[:space:]]*"CLBlast: defaults (tuning cache ignored)' "$TMP/bench.json"
 
 # Off: no cache read, none written.
-TRAINER_CLBLAST_CACHE=off "$BIN" bench --device cl:0 "${NET[@]}" --iters 3 --json \
+TRAINER_CLBLAST_CACHE=off "$BIN" bench --device "$TEST_DEVICE" "${NET[@]}" --iters 3 --json \
 	>"$TMP/bench.json" 2>"$TMP/bench.err"
 check "TRAINER_CLBLAST_CACHE=off: defaults" grep -q 'tuning cache off' "$TMP/bench.json"
-TRAINER_CLBLAST_CACHE=off expect_exit 2 "tuning cache is turned off" -- tune --device cl:0 "${NET[@]}"
+TRAINER_CLBLAST_CACHE=off expect_exit 2 "tuning cache is turned off" -- tune --device "$TEST_DEVICE" "${NET[@]}"
 
 # Nothing to tune on the CPU backends.
 expect_exit 2 "no kernel parameters to tune" -- tune --device cpu-ref "${NET[@]}"
