@@ -10,7 +10,7 @@ PACKAGES=(
 	libopenblas-dev                       # the fast cpu backend
 	ocl-icd-opencl-dev opencl-headers libclblast-dev  # the OpenCL backend
 	pocl-opencl-icd clinfo                # an OpenCL driver for the CPU (PoCL)
-	oclgrind                              # an OpenCL device simulator (tests with two platforms)
+	oclgrind                              # OpenCL simulator: ci/oclgrind.sh, two-platform tests
 	jq                                    # reading JSON in the tests of bench/gpu-check.sh
 	gnuplot-nox                           # the experiment's plots
 	ca-certificates curl                  # data/fetch.sh (which installs npm itself if missing)

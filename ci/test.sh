@@ -2,10 +2,12 @@
 # test.sh - the README's test command: install what is needed, fetch MNIST, build,
 # and run the whole ctest suite (the OpenCL parity tests run on PoCL).
 # Under CI (CI=true) a missing OpenCL device or missing data is a failure, not a skip.
-# Two more stages run under CI, or when asked:
+# Three more stages run under CI, or when asked:
 #   TRAINER_TEST_SANITIZE=1  build build-asan/ with ASan + UBSan (+ LeakSanitizer) and
 #                            run the whole ctest suite there too (suppressions: ci/*.supp);
-#   TRAINER_TEST_FUZZ=1      run each fuzz target for FUZZ_SECONDS (60) (ci/fuzz.sh).
+#   TRAINER_TEST_FUZZ=1      run each fuzz target for FUZZ_SECONDS (60) (ci/fuzz.sh);
+#   TRAINER_TEST_OCLGRIND=1  run verify, a short training and our kernels under Oclgrind,
+#                            failing on any diagnostic (ci/oclgrind.sh).
 # Each stage prints its wall time.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,4 +44,9 @@ if [[ "${CI:-}" == "true" || "${TRAINER_TEST_FUZZ:-}" == 1 ]]; then
 	t0=$SECONDS
 	bash ci/fuzz.sh
 	echo "test.sh: fuzz stage (build + runs): $((SECONDS - t0)) s"
+fi
+if [[ "${CI:-}" == "true" || "${TRAINER_TEST_OCLGRIND:-}" == 1 ]]; then
+	t0=$SECONDS
+	bash ci/oclgrind.sh
+	echo "test.sh: oclgrind stage: $((SECONDS - t0)) s"
 fi

@@ -57,6 +57,7 @@ typedef struct tr_verify_check {
 	size_t cases;       /* cases compared */
 	size_t failed;      /* of which out of bounds */
 	bool pass;
+	double seconds;     /* wall time of the row's cases */
 	char message[512];  /* why it failed when that is not a number: an operation that
 			       returned an error, a backend other than the one asked for */
 } tr_verify_check;
@@ -68,6 +69,10 @@ typedef struct tr_verify_options {
 	size_t batch;            /* its training batch (64) */
 	size_t eval_rows;        /* its evaluation chunk (the trainer's, 1000) */
 	bool quick;              /* small shapes only, fewer steps (seconds) */
+	/* Only these checks, comma-separated names of the table (tr_verify_op_names), or
+	 * all but those named with '-' ("-gemm,-trajectory"); NULL or "": all of them.
+	 * The backend check always runs. */
+	const char *ops;
 	uint64_t seed;           /* of the synthetic inputs */
 	/* Batches for the trajectories from this data set's training split instead of
 	 * synthetic ones (the parity test passes MNIST when it has it); may be NULL. */
@@ -98,6 +103,13 @@ struct tr_verify_report {
 					   else the error that stopped the run */
 	char message[TR_ERROR_MSG_MAX]; /* that error */
 };
+
+/* The names of the checks, "gemm,bias_act,...,trajectory" (for --ops and messages). */
+const char *tr_verify_op_names(void);
+
+/* TR_OK when every name in the comma-separated list is a check's name; else
+ * TR_ERR_USAGE naming the one that is not, and the valid ones. */
+int tr_verify_ops_check(const char *list, tr_error *err);
 
 /* The backend a device string must open: "cpu" -> "cpu", "cpu-ref" -> "cpu-ref",
  * "cl:N" and "gpu:N" -> "opencl"; NULL for "auto" (any backend will do). */

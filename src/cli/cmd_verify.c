@@ -29,8 +29,9 @@ static void print_header(const tr_verify_report *rep, const tr_verify_options *v
 	char net[128];
 
 	tr_layout_format(&vo->layout, net, sizeof(net));
-	printf("== %s against cpu-ref (%s; network %s, batch %zu)\n", rep->device,
-	       vo->quick ? "quick" : "full", net, vo->batch);
+	printf("== %s against cpu-ref (%s; network %s, batch %zu%s%s)\n", rep->device,
+	       vo->quick ? "quick" : "full", net, vo->batch, vo->ops[0] ? "; only " : "",
+	       vo->ops);
 	printf("   device   %s (backend %s)\n", rep->device_name, rep->backend);
 	printf("   driver   %s\n", rep->device_version);
 	if (rep->tuning[0])
@@ -175,6 +176,7 @@ int cli_cmd_verify(cli_options *o)
 	vo.layout = o->cfg.layout;
 	vo.batch = o->cfg.batch;
 	vo.quick = o->quick;
+	vo.ops = o->ops;
 	vo.backend.threads = o->threads;
 	vo.on_check = print_check;
 	vo.user = &printer;

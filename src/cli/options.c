@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "trainer/experiment.h"
+#include "trainer/verify.h"
 
 #define ALL_RUNS (CLI_TRAIN | CLI_EXPERIMENT)
 
@@ -348,6 +349,13 @@ static int set_json_path(cli_options *o, const char *n, const char *v, tr_error 
 	return copy_str(n, v, o->json_path, sizeof(o->json_path), err);
 }
 
+static int set_ops(cli_options *o, const char *n, const char *v, tr_error *err)
+{
+	int rc = tr_verify_ops_check(v, err);
+
+	return rc ? rc : copy_str(n, v, o->ops, sizeof(o->ops), err);
+}
+
 static int set_quick(cli_options *o, const char *n, const char *v, tr_error *err)
 {
 	o->quick = true;
@@ -421,6 +429,10 @@ static const struct opt options[] = {
 	  "also write the report as JSON to FILE (atomically)" },
 	{ "quick", NULL, CLI_VERIFY, set_quick, "off",
 	  "small shapes only and a shorter trajectory (seconds)" },
+	{ "ops", "LIST", CLI_VERIFY, set_ops, "all",
+	  "only these checks, e.g. softmax_xent,adam_l2, or all but some: -gemm,-trajectory "
+	  "(gemm, bias_act, softmax_xent, count_correct, bias_grad, relu_backward, adam_l2, "
+	  "sum_squares, trajectory)" },
 	{ "candidates", "N", CLI_TUNE, set_candidates, "2",
 	  "try at most N parameter sets per CLBlast kernel (a quick tune)" },
 	{ "quiet", NULL, ALL_RUNS | CLI_BENCH | CLI_TUNE, set_quiet, "off", "no progress output" },

@@ -69,6 +69,7 @@ typedef struct cli_options {
 	/* verify */
 	bool quick;                    /* small shapes, fewer steps */
 	char json_path[CLI_PATH_MAX];  /* --json FILE; empty: none */
+	char ops[256];                 /* --ops LIST; empty: every check */
 	/* actions */
 	bool help, version, list_devices;
 	/* which options were given, by table index: presets only fill what was not */

@@ -2,8 +2,9 @@
  * checks_elementwise.c - the per-element and per-column operations of a layer:
  * bias + ReLU (forward), ReLU backward, and the bias gradient (column sums).
  *
- * Each on every rows x cols of the odd sizes 1, 3, 17, 65, 257 (257 rows: two chunks
- * of the OpenCL column sum), then at the network's own shapes. Bounds: NMSE 1e-12 for
+ * Each on every rows x cols of the odd sizes 1, 3, 17, 65, 257 (--quick: to 65, and
+ * 300 x 5 for the bias gradient: over 256 rows, the OpenCL column sum takes two
+ * chunks), then at the network's own shapes. Bounds: NMSE 1e-12 for
  * the element-wise ops (one rounding per element), 1e-9 for the column sums.
  */
 #include "verify_impl.h"
@@ -209,9 +210,16 @@ static int bias_grad_rows(tr_vctx *v, const char *what, const struct shape *s, s
 int vcheck_bias_grad(tr_vctx *v)
 {
 	const tr_layout *lay = &v->o->layout;
-	struct shape s[25 + MAX_SHAPES];
+	struct shape s[26 + MAX_SHAPES];
 	size_t i, n = odd_shapes(v, s);
-	int rc = bias_grad_rows(v, "odd shapes", s, n);
+	int rc;
+
+	if (v->o->quick) {
+		struct shape chunks = { 300, 5, false };
+
+		s[n++] = chunks;
+	}
+	rc = bias_grad_rows(v, "odd shapes", s, n);
 
 	if (rc != TR_OK || v->o->quick)
 		return rc;

@@ -28,6 +28,7 @@ static cJSON *check_json(const tr_verify_check *c)
 	cJSON_AddStringToObject(o, "worst_case", c->worst);
 	cJSON_AddNumberToObject(o, "failed_cases", (double)c->failed);
 	cJSON_AddStringToObject(o, "result", c->pass ? "pass" : "fail");
+	cJSON_AddNumberToObject(o, "seconds", c->seconds);
 	if (c->message[0])
 		cJSON_AddStringToObject(o, "message", c->message);
 	return o;
