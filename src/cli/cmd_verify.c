@@ -111,7 +111,7 @@ static size_t pick_devices(const char *device, char (*list)[TR_DEVICE_STR_MAX])
 		snprintf(list[0], TR_DEVICE_STR_MAX, "%s", device);
 		return 1;
 	}
-	n_all = tr_backend_devices(all, MAX_VERIFY_DEVICES);
+	n_all = tr_backend_devices(all, NULL, MAX_VERIFY_DEVICES);
 	for (i = 0; i < n_all && i < MAX_VERIFY_DEVICES; i++)
 		if (strcmp(all[i], "cpu-ref") != 0)
 			snprintf(list[n++], TR_DEVICE_STR_MAX, "%s", all[i]);

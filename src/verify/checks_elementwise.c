@@ -1,6 +1,7 @@
 /*
  * checks_elementwise.c - the per-element and per-column operations of a layer:
- * bias + ReLU (forward), ReLU backward, and the bias gradient (column sums).
+ * bias + ReLU (forward), ReLU backward, the bias gradient (column sums), and ReLU
+ * backward fused with the bias gradient (what back-propagation runs).
  *
  * Each on every rows x cols of the odd sizes 1, 3, 17, 65, 257 (--quick: to 65, and
  * 300 x 5 for the bias gradient: over 256 rows, the OpenCL column sum takes two
@@ -105,24 +106,33 @@ int vcheck_bias_act(tr_vctx *v)
 
 /* ---- ReLU backward ---- */
 
-static int relu_backward_case(tr_vctx *v, tr_verify_check *c, size_t n)
+/* A ReLU's output (about half exact zeros), n floats on both. */
+static int relu_output(tr_vctx *v, tr_verify_check *c, size_t n, vpair *y)
 {
 	float *h = malloc(n * sizeof(float));
-	vpair y = { 0 }, dy = { 0 };
-	char what[64];
-	double e = 0.0;
 	size_t i;
 	int rc;
 
+	y->r = y->d = NULL;
 	if (!h)
 		return vfail_oom(v, c);
-	/* a ReLU's output: about half exact zeros */
 	vfill_uniform(v, h, n, -1, 1);
 	for (i = 0; i < n; i++)
 		h[i] = h[i] > 0.0f ? h[i] : 0.0f;
-	snprintf(what, sizeof(what), "n=%zu", n);
-	rc = vpair_new(v, c, h, n, &y);
+	rc = vpair_new(v, c, h, n, y);
 	free(h);
+	return rc;
+}
+
+static int relu_backward_case(tr_vctx *v, tr_verify_check *c, size_t n)
+{
+	vpair y = { 0 }, dy = { 0 };
+	char what[64];
+	double e = 0.0;
+	int rc;
+
+	snprintf(what, sizeof(what), "n=%zu", n);
+	rc = relu_output(v, c, n, &y);
 	if (rc == TR_OK)
 		rc = vpair_random(v, c, n, -1, 1, &dy);
 	if (rc == TR_OK)
@@ -230,4 +240,84 @@ int vcheck_bias_grad(tr_vctx *v)
 		s[n++] = layer;
 	}
 	return bias_grad_rows(v, "network: every layer", s, n);
+}
+
+/* ---- ReLU backward fused with the bias gradient ---- */
+
+/* The masked gradient into row cd, the column sums into row cb. */
+static int relu_bias_grad_case(tr_vctx *v, tr_verify_check *cd, tr_verify_check *cb,
+			       size_t rows, size_t cols)
+{
+	vpair y = { 0 }, dy = { 0 }, db = { 0 };
+	size_t n = rows * cols;
+	char what[64];
+	double e = 0.0;
+	int rc;
+
+	snprintf(what, sizeof(what), "%zux%zu", rows, cols);
+	rc = relu_output(v, cd, n, &y);
+	if (rc == TR_OK)
+		rc = vpair_random(v, cd, n, -1, 1, &dy);
+	if (rc == TR_OK)
+		rc = vpair_random(v, cd, cols, -1, 1, &db);
+	if (rc == TR_OK)
+		rc = vcall(v, cd, what,
+			   tr_backend_relu_bias_grad(v->ref, tr_at(dy.r, 0), tr_at(y.r, 0), rows,
+						     cols, tr_at(db.r, 0)),
+			   tr_backend_relu_bias_grad(v->dut, tr_at(dy.d, 0), tr_at(y.d, 0), rows,
+						     cols, tr_at(db.d, 0)));
+	if (rc == TR_OK)
+		rc = vpair_nmse(v, cd, &dy, 0, n, &e);
+	if (rc == TR_OK) {
+		vcheck_case(cd, e, "%s", what);
+		rc = vpair_nmse(v, cb, &db, 0, cols, &e);
+	}
+	if (rc == TR_OK)
+		vcheck_case(cb, e, "%s", what);
+	vpair_free(v, &y);
+	vpair_free(v, &dy);
+	vpair_free(v, &db);
+	return rc;
+}
+
+static int relu_bias_grad_rows(tr_vctx *v, const char *what, const struct shape *s,
+			       size_t n)
+{
+	tr_verify_check cd, cb;
+	char label[192];
+	size_t i;
+	int rc = TR_OK;
+
+	snprintf(label, sizeof(label), "masked gradient, %s", what);
+	vcheck_begin(&cd, "relu_bias_grad", label, "NMSE", TR_VERIFY_NMSE_ELEMENTWISE);
+	snprintf(label, sizeof(label), "bias gradient, %s", what);
+	vcheck_begin(&cb, "relu_bias_grad", label, "NMSE", TR_VERIFY_NMSE_REDUCE);
+	for (i = 0; rc == TR_OK && i < n; i++)
+		rc = relu_bias_grad_case(v, &cd, &cb, s[i].rows, s[i].cols);
+	rc = vcheck_end(v, &cd, rc);
+	return vcheck_end(v, &cb, rc);
+}
+
+int vcheck_relu_bias_grad(tr_vctx *v)
+{
+	const tr_layout *lay = &v->o->layout;
+	struct shape s[26 + MAX_SHAPES];
+	size_t i, n = odd_shapes(v, s);
+	int rc;
+
+	if (v->o->quick) {
+		struct shape chunks = { 300, 5, false };
+
+		s[n++] = chunks;
+	}
+	rc = relu_bias_grad_rows(v, "odd shapes", s, n);
+	if (rc != TR_OK || v->o->quick || lay->n_layers < 2)
+		return rc;
+	n = 0;
+	for (i = 1; i < lay->n_layers; i++) {
+		struct shape hidden = { v->o->batch, lay->sizes[i], true };
+
+		s[n++] = hidden;
+	}
+	return relu_bias_grad_rows(v, "network: every hidden layer", s, n);
 }

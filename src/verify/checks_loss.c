@@ -8,7 +8,8 @@
  * that large: only a stable log-sum-exp survives them); all-zero logits (every class
  * ties: the loss is log(classes), the first maximum is class 0); then the network's
  * batch and evaluation chunk. Every case runs with and without accumulating into the
- * result slot, and the loss once without a gradient buffer.
+ * result slot, the loss once without a gradient buffer, and the gradient once without
+ * the loss (as a training step runs it: the loss slot must stay as it was).
  * Bounds: the loss (a sum over rows) relative 1e-5, the gradient NMSE 1e-9, the count
  * exactly.
  */
@@ -71,6 +72,8 @@ static int logits_new(tr_vctx *v, tr_verify_check *c, const struct logits_case *
 
 /* ---- softmax cross-entropy ---- */
 
+/* One call on both: with a gradient into dz (NULL: none) and the loss into slot 1 of
+ * out (NULL: none, the gradient alone, as a training step runs it). */
 static int softmax_run(tr_vctx *v, tr_verify_check *c, const char *what,
 		       const struct logits_case *k, const vpair *z, const vpair *lab,
 		       const vpair *dz, const vpair *out, bool accumulate)
@@ -80,10 +83,37 @@ static int softmax_run(tr_vctx *v, tr_verify_check *c, const char *what,
 	return vcall(v, c, what,
 		     tr_backend_softmax_xent(v->ref, tr_at(z->r, 0), tr_at(lab->r, 0), k->rows,
 					     k->cols, scale, tr_at(dz ? dz->r : NULL, 0),
-					     tr_at(out->r, 1), accumulate),
+					     tr_at(out ? out->r : NULL, 1), accumulate),
 		     tr_backend_softmax_xent(v->dut, tr_at(z->d, 0), tr_at(lab->d, 0), k->rows,
 					     k->cols, scale, tr_at(dz ? dz->d : NULL, 0),
-					     tr_at(out->d, 1), accumulate));
+					     tr_at(out ? out->d : NULL, 1), accumulate));
+}
+
+/* The gradient alone (no loss buffer): the gradient compared, and the loss slot left
+ * as it was (+inf in the loss row if the device wrote it). */
+static int softmax_grad_only(tr_vctx *v, tr_verify_check *loss, tr_verify_check *grad,
+			     const char *what, const struct logits_case *k, const vpair *z,
+			     const vpair *lab, const vpair *out)
+{
+	vpair dz = { 0 };
+	double r0, d0, r1, d1, e;
+	int rc = vpair_read1(v, loss, out, 1, &r0, &d0);
+
+	if (rc == TR_OK)
+		rc = vpair_random(v, grad, k->rows * k->cols, -1, 1, &dz);
+	if (rc == TR_OK)
+		rc = softmax_run(v, grad, what, k, z, lab, &dz, NULL, false);
+	if (rc == TR_OK)
+		rc = vpair_nmse(v, grad, &dz, 0, dz.n, &e);
+	if (rc == TR_OK) {
+		vcheck_case(grad, e, "%s gradient only", what);
+		rc = vpair_read1(v, loss, out, 1, &r1, &d1);
+	}
+	if (rc == TR_OK)
+		vcheck_case(loss, r1 == r0 && d1 == d0 ? 0.0 : INFINITY,
+			    "%s gradient only: the loss slot was %.9g, now %.9g", what, d0, d1);
+	vpair_free(v, &dz);
+	return rc;
 }
 
 static int softmax_case(tr_vctx *v, tr_verify_check *loss, tr_verify_check *grad,
@@ -114,6 +144,8 @@ static int softmax_case(tr_vctx *v, tr_verify_check *loss, tr_verify_check *grad
 				vcheck_case(grad, e, "%s", what);
 		}
 	}
+	if (rc == TR_OK)
+		rc = softmax_grad_only(v, loss, grad, what, k, &z, &lab, &out);
 	vpair_free(v, &z);
 	vpair_free(v, &lab);
 	vpair_free(v, &dz);

@@ -3,11 +3,13 @@
  * the sum of squares behind the L2 term.
  *
  * Adam: three steps on n parameters (odd sizes, 1500, 100003, and every parameter of
- * the network; --quick: to 1500), with and without L2; compared are the update (new - old parameter, so
- * that it cannot hide in the parameter's magnitude) and both moments, NMSE 1e-10.
+ * the network; --quick: to 1500), with and without L2; compared are the update (new -
+ * old parameter, so that it cannot hide in the parameter's magnitude) and both
+ * moments, NMSE 1e-10.
  * Sum of squares: the same sizes and 3M + 5 (every work-group of the OpenCL reduction
- * strides; --quick: to 1500, 6 work-groups of 256), with and without accumulating into the result slot, relative 1e-5; and
- * the same sum twice on the device must give the same bits (no float atomics).
+ * strides; --quick: to 1500, 6 work-groups of 256), with and without accumulating into
+ * the result slot, relative 1e-5; and the same sum twice on the device must give the
+ * same bits (no float atomics).
  */
 #include "verify_impl.h"
 

@@ -1,7 +1,9 @@
 /*
  * trajectory.c - training on the device and on cpu-ref side by side: the same initial
- * weights, the same batches, the network's own forward, loss, backward and Adam + L2
- * update (src/model/network.c), compared step by step.
+ * weights, the same examples handed to each backend and gathered into batches by the
+ * same indices, the trainer's own step (src/model/network.c: forward, gradient,
+ * backward, Adam + L2 update), and after each step the loss of its batch, compared
+ * step by step.
  *
  * Rounding differences grow as Adam trains (shared/SPEC.md): float32 and float64 agree
  * to ~1e-7 at step 100 for 784-128-10 with He at lr 0.001, and to ~1e-5 over the first
@@ -34,45 +36,66 @@ static const struct trajectory trajectories[] = {
 	{ "64,33,17,10", TR_INIT_HE, 0.001, 0, 10, 1e-6 },
 };
 
-/* The two networks, their host staging, and where the batches come from. */
+/* Synthetic examples of a trajectory without a data set: this many batches' worth. */
+#define SYNTHETIC_BATCHES 4
+
+/* The two networks, the examples they train on, and the order of the batches. */
 struct run {
 	tr_layout lay;
 	size_t batch;
-	tr_net *nr, *nd;          /* on cpu-ref, on the device */
-	float *x, *labels, *w, *pr, *pd;
-	uint32_t *idx;
-	const tr_dataset *data;   /* NULL: synthetic batches */
+	tr_net *nr, *nd;            /* on cpu-ref, on the device */
+	tr_examples *exr, *exd;     /* the examples, handed to each backend */
+	uint8_t *images, *labels;   /* synthetic examples (NULL with a data set) */
+	size_t count;               /* examples */
+	float *w, *pr, *pd;         /* initial and final parameters */
+	uint32_t *idx;              /* the batch's example indices */
 	tr_batcher bt;
+	bool bt_ready;
 };
 
-static void run_free(struct run *r)
+static void run_free(tr_vctx *v, struct run *r)
 {
+	tr_backend_examples_free(v->ref, r->exr);
+	tr_backend_examples_free(v->dut, r->exd);
 	tr_net_free(r->nr);
 	tr_net_free(r->nd);
-	free(r->x);
+	free(r->images);
 	free(r->labels);
 	free(r->w);
 	free(r->pr);
 	free(r->pd);
 	free(r->idx);
-	if (r->data)
+	if (r->bt_ready)
 		tr_batcher_free(&r->bt);
 }
 
-/* The next batch: from the data set's training split when it fits the network, else
- * synthetic images in [0, 1) and labels of the network's classes. */
-static void next_batch(tr_vctx *v, struct run *r)
+/* The examples: the data set's training split when it fits the network (the parity
+ * test's MNIST), else synthetic bytes with labels of the network's classes. Handed to
+ * both backends, as training does (on a device: copied there once). */
+static int make_examples(tr_vctx *v, tr_verify_check *c, struct run *r,
+			 const uint8_t **images, const uint8_t **labels)
 {
-	size_t i, classes = r->lay.sizes[r->lay.n_layers];
+	const tr_dataset *d = v->o->data;
+	size_t in = r->lay.sizes[0], classes = r->lay.sizes[r->lay.n_layers], i;
 
-	if (r->data) {
-		tr_batcher_next(&r->bt, r->idx);
-		tr_split_gather(&r->data->train, r->idx, 0, r->batch, r->x, r->labels);
-		return;
+	if (d && d->train.image_size == in && classes >= TR_N_CLASSES) {
+		*images = d->train.images;
+		*labels = d->train.labels;
+		r->count = d->train.count;
+		return TR_OK;
 	}
-	vfill_uniform(v, r->x, r->batch * r->lay.sizes[0], 0, 1);
-	for (i = 0; i < r->batch; i++)
-		r->labels[i] = (float)tr_prng_below(&v->rng, classes);
+	r->count = SYNTHETIC_BATCHES * r->batch;
+	r->images = malloc(r->count * in);
+	r->labels = malloc(r->count);
+	if (!r->images || !r->labels)
+		return vfail_oom(v, c);
+	for (i = 0; i < r->count * in; i++)
+		r->images[i] = (uint8_t)tr_prng_below(&v->rng, 256);
+	for (i = 0; i < r->count; i++)
+		r->labels[i] = (uint8_t)tr_prng_below(&v->rng, classes < 256 ? classes : 256);
+	*images = r->images;
+	*labels = r->labels;
+	return TR_OK;
 }
 
 /* Status of the same network call on both; an error fails the row with its side. */
@@ -94,8 +117,9 @@ static int both(tr_vctx *v, tr_verify_check *c, const char *when, int rr, tr_err
 static int setup(tr_vctx *v, tr_verify_check *c, const struct trajectory *t,
 		 struct run *r)
 {
+	const uint8_t *images = NULL, *labels = NULL;
 	tr_error er, ed;
-	size_t in, P;
+	size_t P;
 	int rc;
 
 	if (t->layers) {
@@ -105,64 +129,73 @@ static int setup(tr_vctx *v, tr_verify_check *c, const struct trajectory *t,
 		r->lay = v->o->layout;
 	}
 	r->batch = v->o->batch;
-	in = r->lay.sizes[0];
 	P = r->lay.n_params;
-	r->x = malloc(r->batch * in * sizeof(float));
-	r->labels = malloc(r->batch * sizeof(float));
 	r->idx = malloc(r->batch * sizeof(uint32_t));
 	r->w = malloc(P * sizeof(float));
 	r->pr = malloc(P * sizeof(float));
 	r->pd = malloc(P * sizeof(float));
-	if (!r->x || !r->labels || !r->idx || !r->w || !r->pr || !r->pd)
+	if (!r->idx || !r->w || !r->pr || !r->pd)
 		return vfail_oom(v, c);
-	if (v->o->data && v->o->data->train.image_size == in &&
-	    r->lay.sizes[r->lay.n_layers] >= TR_N_CLASSES &&
-	    tr_batcher_init(&r->bt, v->o->data->train.count, r->batch, true, 7, &er) == TR_OK)
-		r->data = v->o->data;
+	rc = make_examples(v, c, r, &images, &labels);
+	if (rc != TR_OK)
+		return rc;
+	if (tr_batcher_init(&r->bt, r->count, r->batch, true, 7, &er) != TR_OK)
+		return tr_fail(v->err, er.status, "verify: %s", er.msg);
+	r->bt_ready = true;
 	tr_init_params(&r->lay, t->init, 42, r->w);
-	rc = both(v, c, "setting up", tr_net_create(v->ref, &r->lay, r->batch, r->batch, &r->nr, &er), &er,
+	rc = both(v, c, "setting up",
+		  tr_net_create(v->ref, &r->lay, r->batch, r->batch, &r->nr, &er), &er,
 		  tr_net_create(v->dut, &r->lay, r->batch, r->batch, &r->nd, &ed), &ed);
 	if (rc == TR_OK)
-		rc = both(v, c, "setting up", tr_net_set_state(r->nr, r->w, NULL, NULL, &er), &er,
-			  tr_net_set_state(r->nd, r->w, NULL, NULL, &ed), &ed);
+		rc = vcall(v, c, "handing over the examples",
+			   tr_backend_examples_create(v->ref, images, labels, r->count,
+						      r->lay.sizes[0], "verify examples", &r->exr,
+						      NULL),
+			   tr_backend_examples_create(v->dut, images, labels, r->count,
+						      r->lay.sizes[0], "verify examples", &r->exd,
+						      NULL));
+	if (rc == TR_OK)
+		rc = both(v, c, "setting up", tr_net_set_state(r->nr, r->w, NULL, NULL, &er),
+			  &er, tr_net_set_state(r->nd, r->w, NULL, NULL, &ed), &ed);
 	return rc;
 }
 
-/* One training step on both; *rel = the relative difference of its loss (measured
- * before the update, as the loss of the batch being trained on). */
-static int step_both(tr_vctx *v, tr_verify_check *c, struct run *r, const struct trajectory *t,
-		     int k, double *rel)
+/* One training step on both, as the trainer runs it (the batch gathered from the
+ * examples by index, then forward, gradient, backward, update), then the loss of that
+ * batch after the update, as a logged step measures it: *rel = the relative difference
+ * of the two losses. */
+static int step_both(tr_vctx *v, tr_verify_check *c, struct run *r,
+		     const struct trajectory *t, int k, double *rel)
 {
-	double sr[TR_N_SLOTS], sd[TR_N_SLOTS];
+	double slots[2][TR_N_SLOTS];
 	tr_net *nets[2] = { r->nr, r->nd };
+	const tr_examples *ex[2] = { r->exr, r->exd };
 	char when[32];
 	tr_error e[2];
 	int rcs[2], i;
 
-	next_batch(v, r);
+	tr_batcher_next(&r->bt, r->idx);
 	for (i = 0; i < 2; i++) {
 		tr_net *n = nets[i];
 
-		rcs[i] = tr_net_load_batch(n, r->x, r->labels, r->batch, &e[i]);
+		rcs[i] = tr_net_gather(n, ex[i], 0, r->idx, 0, r->batch, &e[i]);
+		if (rcs[i] == TR_OK)
+			rcs[i] = tr_net_train_step(n, k, t->lr, 0.0005, TR_L2_ALL, &e[i]);
 		if (rcs[i] == TR_OK)
 			rcs[i] = tr_net_forward(n, r->batch, &e[i]);
 		if (rcs[i] == TR_OK)
-			rcs[i] = tr_net_loss(n, r->batch, true, false, &e[i]);
+			rcs[i] = tr_net_loss(n, r->batch, false, false, &e[i]);
 		if (rcs[i] == TR_OK)
-			rcs[i] = tr_net_read_slots(n, i ? sd : sr, &e[i]);
-		if (rcs[i] == TR_OK)
-			rcs[i] = tr_net_backward(n, r->batch, &e[i]);
-		if (rcs[i] == TR_OK)
-			rcs[i] = tr_net_update(n, k, t->lr, 0.0005, TR_L2_ALL, &e[i]);
+			rcs[i] = tr_net_read_slots(n, slots[i], &e[i]);
 	}
 	snprintf(when, sizeof(when), "step %d", k);
 	if (both(v, c, when, rcs[0], &e[0], rcs[1], &e[1]) != TR_OK)
 		return v->err->status;
-	*rel = vrel(sr[TR_SLOT_LOSS], sd[TR_SLOT_LOSS]);
+	*rel = vrel(slots[0][TR_SLOT_LOSS], slots[1][TR_SLOT_LOSS]);
 	if (*rel > c->error || c->cases == 0)
 		vcheck_case(c, *rel, "step %d: loss ref %.9g got %.9g", k,
-			    sr[TR_SLOT_LOSS] / (double)r->batch,
-			    sd[TR_SLOT_LOSS] / (double)r->batch);
+			    slots[0][TR_SLOT_LOSS] / (double)r->batch,
+			    slots[1][TR_SLOT_LOSS] / (double)r->batch);
 	else
 		vcheck_case(c, *rel, "step %d", k);
 	return TR_OK;
@@ -181,7 +214,7 @@ static int trajectory(tr_vctx *v, const struct trajectory *t)
 		snprintf(net, sizeof(net), "%s", t->layers);
 	else
 		tr_layout_format(&v->o->layout, net, sizeof(net));
-	snprintf(what, sizeof(what), "%s, %s, lr %g, %d steps: loss at each step", net,
+	snprintf(what, sizeof(what), "%s, %s, lr %g, %d steps: loss after each step", net,
 		 tr_init_name(t->init), t->lr, steps);
 	vcheck_begin(&loss, "trajectory", what, "relative", TR_VERIFY_REL_TRAJECTORY);
 	snprintf(what, sizeof(what), "%s, %s, lr %g, %d steps: final parameters", net,
@@ -192,14 +225,15 @@ static int trajectory(tr_vctx *v, const struct trajectory *t)
 	for (k = 1; rc == TR_OK && k <= steps && rel <= loss.bound; k++)
 		rc = step_both(v, &loss, &r, t, k, &rel);
 	if (rc == TR_OK)
-		rc = both(v, &params, "reading the parameters", tr_net_get_state(r.nr, r.pr, NULL, NULL, &er), &er,
+		rc = both(v, &params, "reading the parameters",
+			  tr_net_get_state(r.nr, r.pr, NULL, NULL, &er), &er,
 			  tr_net_get_state(r.nd, r.pd, NULL, NULL, &ed), &ed);
 	if (rc == TR_OK)
 		vcheck_case(&params, vnmse(r.pr, r.pd, r.lay.n_params), "%zu parameters%s",
-			    r.lay.n_params, r.data ? ", MNIST batches" : "");
+			    r.lay.n_params, r.images ? "" : ", MNIST batches");
 	else if (params.pass)
 		vcheck_fail(&params, "not compared: the trajectory stopped");
-	run_free(&r);
+	run_free(v, &r);
 	rc = vcheck_end(v, &loss, rc);
 	return vcheck_end(v, &params, rc);
 }

@@ -21,12 +21,14 @@ static const struct verify_op {
 	const char *op;             /* the operation, as backend.h names it */
 	int (*check)(tr_vctx *v);   /* appends its rows; TR_OK or a device error */
 } ops[] = {
+	{ "gather", vcheck_gather },
 	{ "gemm", vcheck_gemm },
 	{ "bias_act", vcheck_bias_act },
 	{ "softmax_xent", vcheck_softmax_xent },
 	{ "count_correct", vcheck_count_correct },
 	{ "bias_grad", vcheck_bias_grad },
 	{ "relu_backward", vcheck_relu_backward },
+	{ "relu_bias_grad", vcheck_relu_bias_grad },
 	{ "adam_l2", vcheck_adam_l2 },
 	{ "sum_squares", vcheck_sum_squares },
 	{ "trajectory", vcheck_trajectories },

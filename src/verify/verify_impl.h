@@ -103,6 +103,8 @@ int vcheck_gemm(tr_vctx *v);
 int vcheck_bias_act(tr_vctx *v);
 int vcheck_relu_backward(tr_vctx *v);
 int vcheck_bias_grad(tr_vctx *v);
+int vcheck_relu_bias_grad(tr_vctx *v);
+int vcheck_gather(tr_vctx *v);
 int vcheck_softmax_xent(tr_vctx *v);
 int vcheck_count_correct(tr_vctx *v);
 int vcheck_sum_squares(tr_vctx *v);

@@ -21,9 +21,9 @@ run_verify --device "$CPU" --quick --json "$TMP/v.json"
 check "verify --device $CPU --quick exits 0 ($RC; $(tail -3 "$TMP/err"))" test "$RC" -eq 0
 check "it names the device and its backend" grep -q "device .*(backend $CPU)" "$TMP/out"
 check "it prints a table of checks" grep -Eq '^ +PASS +gemm +NMSE' "$TMP/out"
-check "every op of the interface is checked" bash -c "for op in backend gemm bias_act \
-softmax_xent count_correct bias_grad relu_backward adam_l2 sum_squares trajectory; do \
-grep -Eq \"^ +PASS +\$op \" '$TMP/out' || exit 1; done"
+check "every op of the interface is checked" bash -c "for op in backend gather gemm bias_act \
+softmax_xent count_correct bias_grad relu_backward relu_bias_grad adam_l2 sum_squares \
+trajectory; do grep -Eq \"^ +PASS +\$op \" '$TMP/out' || exit 1; done"
 check "the last line is the verdict" bash -c "tail -1 '$TMP/out' | grep -q '^verdict: PASS: $CPU '"
 check "nothing on stderr" test ! -s "$TMP/err"
 check "the JSON report replaced the old file" grep -q '"verdict":[[:space:]]*"pass"' "$TMP/v.json"
@@ -53,11 +53,22 @@ check "--device all ends with the overall verdict" grep -Eq "^verdict over [0-9]
 check "--device all: one JSON entry per device" \
 	test "$(grep -c '"backend":' "$TMP/all.json")" -eq "$(grep -c '^verdict: ' "$TMP/out")"
 
+# ---- --ops: some checks, or all but some ----
+run_verify --device "$CPU" --quick --ops softmax_xent,adam_l2
+check "--ops runs the checks named ($RC)" bash -c "[[ $RC -eq 0 ]] && \
+grep -Eq '^ +PASS +softmax_xent ' '$TMP/out' && grep -Eq '^ +PASS +adam_l2 ' '$TMP/out' && \
+! grep -Eq '^ +PASS +(gemm|trajectory) ' '$TMP/out'"
+run_verify --device "$CPU" --quick --ops=-gemm,-trajectory
+check "--ops=-gemm,-trajectory leaves those out ($RC)" bash -c "[[ $RC -eq 0 ]] && \
+grep -Eq '^ +PASS +softmax_xent ' '$TMP/out' && ! grep -Eq '^ +PASS +(gemm|trajectory) ' '$TMP/out'"
+
 # ---- errors before any work ----
 expect_exit 2 "unknown device" -- verify --device nope
 expect_exit 2 "--layers" -- verify --layers 784,,10
 expect_exit 2 "unknown option '--lr' for this command" -- verify --lr 0.1
 expect_exit 2 "--json needs a value" -- verify --json
+expect_exit 2 "--ops 'nope': no check named 'nope'; the checks are gather,gemm," -- verify --ops nope
+expect_exit 2 "either names of checks to run or names to leave out" -- verify --ops gemm,-trajectory
 expect_exit 4 "--json: $TMP/no-such-dir/v.json: cannot create" -- verify --device "$CPU" --json "$TMP/no-such-dir/v.json"
 check "a bad --json fails at once, before the checks" bash -c "! grep -q 'verdict' '$TMP/out'"
 run_verify --help

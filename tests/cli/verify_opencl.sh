@@ -48,6 +48,11 @@ check "it gives the tuning state" grep -Eq "^ +tuning +CLBlast" "$TMP/out"
 check "the verdict passes" grep -q "^verdict: PASS: $TEST_DEVICE " "$TMP/out"
 check "the JSON says so" grep -q '"verdict":[[:space:]]*"pass"' "$TMP/v.json"
 
+# ---- the data set kept in host memory (batches staged): the gather path still exact ----
+TRAINER_CL_DATA=host run_verify --device "$TEST_DEVICE" --quick --ops gather,trajectory
+check "TRAINER_CL_DATA=host: gather and the trajectory pass ($RC; $(tail -3 "$TMP/err"))" \
+	bash -c "[[ $RC -eq 0 ]] && grep -Eq '^ +PASS +gather ' '$TMP/out'"
+
 # ---- unmodified copies: still a pass ----
 copies "$TMP/cl-same"
 TRAINER_CL_DIR="$TMP/cl-same" run_verify --device "$TEST_DEVICE" --quick --quiet
