@@ -1,6 +1,8 @@
 /* testutil.c - see testutil.h. */
 #include "testutil.h"
 
+#include "trainer/verify.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +21,7 @@ int test_finish(void)
 
 double test_nmse(const float *ref, const float *got, size_t n)
 {
-	double num = 0.0, den = 0.0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		double a = ref[i], b = got[i];
-
-		if (!isfinite(a) || !isfinite(b))
-			return INFINITY;
-		num += (a - b) * (a - b);
-		den += a * a;
-	}
-	return den > 0.0 ? num / den : num;
+	return tr_verify_nmse(ref, got, n);
 }
 
 const char *test_tmpdir(const char *tag)

@@ -111,6 +111,10 @@ const char *tr_verify_op_names(void);
  * TR_ERR_USAGE naming the one that is not, and the valid ones. */
 int tr_verify_ops_check(const char *list, tr_error *err);
 
+/* sum((ref - got)^2) / sum(ref^2) in double (when sum(ref^2) is 0: sum(got^2), so that
+ * all-zero against all-zero is 0); +INFINITY when either holds a NaN or an Inf. */
+double tr_verify_nmse(const float *ref, const float *got, size_t n);
+
 /* The backend a device string must open: "cpu" -> "cpu", "cpu-ref" -> "cpu-ref",
  * "cl:N" and "gpu:N" -> "opencl"; NULL for "auto" (any backend will do). */
 const char *tr_verify_expected_backend(const char *device);

@@ -19,10 +19,11 @@ struct shape {
 	bool relu; /* bias_act: a hidden layer */
 };
 
-#define MAX_SHAPES (2 * TR_MAX_LAYERS)
+#define MAX_SHAPES (26 + 2 * TR_MAX_LAYERS)
 
-/* The odd shapes: every rows x cols of the odd sizes. */
-static size_t odd_shapes(const tr_vctx *v, struct shape *s)
+/* The odd shapes: every rows x cols of the odd sizes; with `chunks` under --quick also
+ * 300 x 5 (over 256 rows: the OpenCL column sum's two-level path). */
+static size_t odd_shapes(const tr_vctx *v, bool chunks, struct shape *s)
 {
 	size_t i, j, n = 0;
 
@@ -33,6 +34,32 @@ static size_t odd_shapes(const tr_vctx *v, struct shape *s)
 			s[n].relu = true;
 			n++;
 		}
+	if (chunks && v->o->quick) {
+		struct shape two_chunks = { 300, 5, false };
+
+		s[n++] = two_chunks;
+	}
+	return n;
+}
+
+/* The network's shapes an op sees: each layer's output at the batch (and, with
+ * `eval`, at the evaluation chunk), relu set for hidden layers; or with `hidden` each
+ * hidden layer's activations at the batch (what the backward pass masks). */
+static size_t network_shapes(const tr_vctx *v, bool eval, bool hidden, struct shape *s)
+{
+	const tr_layout *lay = &v->o->layout;
+	size_t i, n = 0;
+
+	for (i = hidden ? 1 : 0; i < lay->n_layers; i++) {
+		size_t cols = lay->sizes[hidden ? i : i + 1];
+		bool relu = hidden || i + 1 < lay->n_layers;
+		struct shape train = { v->o->batch, cols, relu };
+		struct shape chunk = { v->o->eval_rows, cols, relu };
+
+		s[n++] = train;
+		if (eval)
+			s[n++] = chunk;
+	}
 	return n;
 }
 
@@ -84,24 +111,14 @@ static int bias_act_rows(tr_vctx *v, const char *what, const struct shape *s, si
 
 int vcheck_bias_act(tr_vctx *v)
 {
-	const tr_layout *lay = &v->o->layout;
-	struct shape s[25 + MAX_SHAPES];
-	size_t i, n = odd_shapes(v, s);
-	int rc = bias_act_rows(v, "odd shapes, with and without ReLU", s, n, true);
+	struct shape s[MAX_SHAPES];
+	int rc = bias_act_rows(v, "odd shapes, with and without ReLU", s,
+			       odd_shapes(v, false, s), true);
 
 	if (rc != TR_OK || v->o->quick)
 		return rc;
-	n = 0;
-	for (i = 0; i < lay->n_layers; i++) {
-		bool hidden = i + 1 < lay->n_layers;
-		struct shape train = { v->o->batch, lay->sizes[i + 1], hidden };
-		struct shape eval = { v->o->eval_rows, lay->sizes[i + 1], hidden };
-
-		s[n++] = train;
-		s[n++] = eval;
-	}
-	return bias_act_rows(v, "network: every layer, batch and evaluation chunk", s, n,
-			     false);
+	return bias_act_rows(v, "network: every layer, batch and evaluation chunk", s,
+			     network_shapes(v, true, false, s), false);
 }
 
 /* ---- ReLU backward ---- */
@@ -163,20 +180,13 @@ static int relu_backward_rows(tr_vctx *v, const char *what, const struct shape *
 
 int vcheck_relu_backward(tr_vctx *v)
 {
-	const tr_layout *lay = &v->o->layout;
-	struct shape s[25 + MAX_SHAPES];
-	size_t i, n = odd_shapes(v, s);
-	int rc = relu_backward_rows(v, "odd shapes", s, n);
+	struct shape s[MAX_SHAPES];
+	int rc = relu_backward_rows(v, "odd shapes", s, odd_shapes(v, false, s));
 
-	if (rc != TR_OK || v->o->quick || lay->n_layers < 2)
+	if (rc != TR_OK || v->o->quick || v->o->layout.n_layers < 2)
 		return rc;
-	n = 0;
-	for (i = 1; i < lay->n_layers; i++) {
-		struct shape hidden = { v->o->batch, lay->sizes[i], true };
-
-		s[n++] = hidden;
-	}
-	return relu_backward_rows(v, "network: every hidden layer", s, n);
+	return relu_backward_rows(v, "network: every hidden layer", s,
+				  network_shapes(v, false, true, s));
 }
 
 /* ---- bias gradient ---- */
@@ -219,27 +229,12 @@ static int bias_grad_rows(tr_vctx *v, const char *what, const struct shape *s, s
 
 int vcheck_bias_grad(tr_vctx *v)
 {
-	const tr_layout *lay = &v->o->layout;
-	struct shape s[26 + MAX_SHAPES];
-	size_t i, n = odd_shapes(v, s);
-	int rc;
-
-	if (v->o->quick) {
-		struct shape chunks = { 300, 5, false };
-
-		s[n++] = chunks;
-	}
-	rc = bias_grad_rows(v, "odd shapes", s, n);
+	struct shape s[MAX_SHAPES];
+	int rc = bias_grad_rows(v, "odd shapes", s, odd_shapes(v, true, s));
 
 	if (rc != TR_OK || v->o->quick)
 		return rc;
-	n = 0;
-	for (i = 0; i < lay->n_layers; i++) {
-		struct shape layer = { v->o->batch, lay->sizes[i + 1], false };
-
-		s[n++] = layer;
-	}
-	return bias_grad_rows(v, "network: every layer", s, n);
+	return bias_grad_rows(v, "network: every layer", s, network_shapes(v, false, false, s));
 }
 
 /* ---- ReLU backward fused with the bias gradient ---- */
@@ -300,24 +295,11 @@ static int relu_bias_grad_rows(tr_vctx *v, const char *what, const struct shape 
 
 int vcheck_relu_bias_grad(tr_vctx *v)
 {
-	const tr_layout *lay = &v->o->layout;
-	struct shape s[26 + MAX_SHAPES];
-	size_t i, n = odd_shapes(v, s);
-	int rc;
+	struct shape s[MAX_SHAPES];
+	int rc = relu_bias_grad_rows(v, "odd shapes", s, odd_shapes(v, true, s));
 
-	if (v->o->quick) {
-		struct shape chunks = { 300, 5, false };
-
-		s[n++] = chunks;
-	}
-	rc = relu_bias_grad_rows(v, "odd shapes", s, n);
-	if (rc != TR_OK || v->o->quick || lay->n_layers < 2)
+	if (rc != TR_OK || v->o->quick || v->o->layout.n_layers < 2)
 		return rc;
-	n = 0;
-	for (i = 1; i < lay->n_layers; i++) {
-		struct shape hidden = { v->o->batch, lay->sizes[i], true };
-
-		s[n++] = hidden;
-	}
-	return relu_bias_grad_rows(v, "network: every hidden layer", s, n);
+	return relu_bias_grad_rows(v, "network: every hidden layer", s,
+				   network_shapes(v, false, true, s));
 }

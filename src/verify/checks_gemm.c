@@ -54,7 +54,7 @@ static int compare_c(tr_vctx *v, tr_verify_check *c, const vpair *cc, size_t off
 		}
 	}
 	if (rc == TR_OK)
-		*e = outside ? INFINITY : vnmse(r, d, used);
+		*e = outside ? INFINITY : tr_verify_nmse(r, d, used);
 	free(r);
 	return rc;
 }

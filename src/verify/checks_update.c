@@ -44,13 +44,13 @@ static int adam_compare(tr_vctx *v, tr_verify_check *c, const vpair *w, const fl
 		r[j] -= w0[j];
 		d[j] -= w0[j];
 	}
-	*e = vnmse(r, d, n);
+	*e = tr_verify_nmse(r, d, n);
 	*which = names[0];
 	for (i = 0; rc == TR_OK && i < 2; i++) {
 		double x;
 
 		rc = vpair_download(v, c, moments[i], 0, n, r, d);
-		x = vnmse(r, d, n);
+		x = tr_verify_nmse(r, d, n);
 		if (rc == TR_OK && !(x <= *e)) {
 			*e = x;
 			*which = names[i + 1];

@@ -229,7 +229,7 @@ static int trajectory(tr_vctx *v, const struct trajectory *t)
 			  tr_net_get_state(r.nr, r.pr, NULL, NULL, &er), &er,
 			  tr_net_get_state(r.nd, r.pd, NULL, NULL, &ed), &ed);
 	if (rc == TR_OK)
-		vcheck_case(&params, vnmse(r.pr, r.pd, r.lay.n_params), "%zu parameters%s",
+		vcheck_case(&params, tr_verify_nmse(r.pr, r.pd, r.lay.n_params), "%zu parameters%s",
 			    r.lay.n_params, r.images ? "" : ", MNIST batches");
 	else if (params.pass)
 		vcheck_fail(&params, "not compared: the trajectory stopped");

@@ -93,8 +93,6 @@ int vpair_download(tr_vctx *v, tr_verify_check *c, const vpair *p, size_t off, s
 /* n floats uniform in [lo, hi) from v->rng. */
 void vfill_uniform(tr_vctx *v, float *x, size_t n, float lo, float hi);
 
-/* NMSE of got against ref (+inf on any non-finite value). */
-double vnmse(const float *ref, const float *got, size_t n);
 /* |a - b| / max(|a|, 1e-30), +inf when either is not finite. */
 double vrel(double ref, double got);
 

@@ -16,7 +16,7 @@ void vfill_uniform(tr_vctx *v, float *x, size_t n, float lo, float hi)
 		x[i] = lo + (hi - lo) * tr_prng_uniform(&v->rng);
 }
 
-double vnmse(const float *ref, const float *got, size_t n)
+double tr_verify_nmse(const float *ref, const float *got, size_t n)
 {
 	double num = 0.0, den = 0.0;
 	size_t i;
@@ -117,7 +117,7 @@ int vpair_nmse(tr_vctx *v, tr_verify_check *c, const vpair *p, size_t off, size_
 	}
 	rc = vpair_download(v, c, p, off, n, r, d);
 	if (rc == TR_OK)
-		*e = vnmse(r, d, n);
+		*e = tr_verify_nmse(r, d, n);
 	free(r);
 	free(d);
 	return rc;
