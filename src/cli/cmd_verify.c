@@ -171,6 +171,15 @@ int cli_cmd_verify(cli_options *o)
 	tr_error err;
 
 	tr_error_clear(&err);
+	if (!strcmp(o->ops, "list")) {
+		const char *p = tr_verify_op_names();
+
+		/* one name a line, for scripts (ci/oclgrind.sh) */
+		for (; *p; p++)
+			putchar(*p == ',' ? '\n' : *p);
+		putchar('\n');
+		return 0;
+	}
 	memset(reps, 0, sizeof(reps));
 	tr_verify_options_default(&vo);
 	vo.layout = o->cfg.layout;

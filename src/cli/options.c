@@ -351,7 +351,7 @@ static int set_json_path(cli_options *o, const char *n, const char *v, tr_error 
 
 static int set_ops(cli_options *o, const char *n, const char *v, tr_error *err)
 {
-	int rc = tr_verify_ops_check(v, err);
+	int rc = strcmp(v, "list") ? tr_verify_ops_check(v, err) : TR_OK;
 
 	return rc ? rc : copy_str(n, v, o->ops, sizeof(o->ops), err);
 }
@@ -430,9 +430,8 @@ static const struct opt options[] = {
 	{ "quick", NULL, CLI_VERIFY, set_quick, "off",
 	  "small shapes only and a shorter trajectory (seconds)" },
 	{ "ops", "LIST", CLI_VERIFY, set_ops, "all",
-	  "only these checks, e.g. softmax_xent,adam_l2, or all but some: -gemm,-trajectory "
-	  "(gemm, bias_act, softmax_xent, count_correct, bias_grad, relu_backward, adam_l2, "
-	  "sum_squares, trajectory)" },
+	  "only these checks, e.g. softmax_xent,adam_l2, or all but some: -gemm,-trajectory; "
+	  "'list' prints their names" },
 	{ "candidates", "N", CLI_TUNE, set_candidates, "2",
 	  "try at most N parameter sets per CLBlast kernel (a quick tune)" },
 	{ "quiet", NULL, ALL_RUNS | CLI_BENCH | CLI_TUNE, set_quiet, "off", "no progress output" },
