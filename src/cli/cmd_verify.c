@@ -55,7 +55,8 @@ static void print_check(void *user, const tr_verify_report *rep, const tr_verify
 		printf(" (worst: %s)", c->worst);
 	putchar('\n');
 	if (!c->pass && c->failed)
-		printf("          %zu of %zu cases out of bounds\n", c->failed, c->cases);
+		printf("          %zu of %zu case%s out of bounds\n", c->failed, c->cases,
+		       c->cases == 1 ? "" : "s");
 	if (c->message[0])
 		printf("          %s\n", c->message);
 	fflush(stdout);
