@@ -148,7 +148,7 @@ static int write_json(const char *path, const tr_verify_options *vo,
 	return rc;
 }
 
-/* Can --json FILE be written? Checked before the minute of work, the same way it will
+/* Can --json FILE be written? Checked before any work, the same way it will
  * be written (a temporary file next to it), so a typo fails at once. */
 static int probe_json(const char *path, tr_error *err)
 {
