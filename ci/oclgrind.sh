@@ -6,10 +6,10 @@
 # OpenCL platform is Oclgrind's own device, so it is cl:0 there.
 #
 # Runs, two at a time, each with --data-races --uninitialized --check-api:
-#   verify-CHECK     trainer verify --device cl:0 --quick --ops CHECK, for every check
-#                    (`trainer verify --ops list`: gather, gemm, ..., trajectory)
 #   train            3 training steps of 784-33-17-10, batch 5, on 200 MNIST images
 #                    (validation 10, test 20), writing its run directory
+#   verify-CHECK     trainer verify --device cl:0 --quick --ops CHECK, for every check
+#                    (`trainer verify --ops list`: gather, gemm, ..., trajectory)
 #   wgsize-1-CHECK   our kernels alone under --max-wgsize 1: every check but gemm and
 #                    the trajectory, which run CLBlast's GEMMs
 #   local-mem-CHECK  the same under --local-mem-size 100 (25 floats: the reductions
@@ -65,14 +65,15 @@ else
 fi
 set -o pipefail
 
-# The runs: "NAME|OCLGRIND OPTIONS|TRAINER ARGUMENTS", one a line.
+# The runs: "NAME|OCLGRIND OPTIONS|TRAINER ARGUMENTS", the longest first (the training
+# run, then CLBlast's GEMMs and the trajectory) so that the two lanes end together.
 CHECKS="--data-races --uninitialized --check-api"
-runs=()
-for check in $("$bin" verify --ops list); do
+runs=("train|$CHECKS|--device cl:0 --data $small --val-size 10 --layers 784,33,17,10 \
+--batch 5 --iters 3 --eval-every 3 --init he --out $out/run --quiet")
+for check in gemm trajectory $("$bin" verify --ops list); do
+	[[ " ${runs[*]} " == *" verify-$check|"* ]] && continue
 	runs+=("verify-$check|$CHECKS|verify --device cl:0 --quick --ops $check")
 done
-runs+=("train|$CHECKS|--device cl:0 --data $small --val-size 10 --layers 784,33,17,10 \
---batch 5 --iters 3 --eval-every 3 --init he --out $out/run --quiet")
 for check in $("$bin" verify --ops list); do
 	[[ $check == gemm || $check == trajectory ]] && continue
 	runs+=("wgsize-1-$check|--max-wgsize 1 $CHECKS|verify --device cl:0 --quick --ops $check")
