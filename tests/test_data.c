@@ -460,7 +460,7 @@ static void test_gather(void)
 {
 	uint8_t images[3 * 4] = { 0, 255, 1, 128, 10, 20, 30, 40, 254, 3, 2, 51 };
 	uint8_t labels[3] = { 7, 0, 9 };
-	tr_split s = { images, labels, 3, 4 };
+	tr_split s = { images, labels, 3, 4, TR_FILE_TRAIN, 0 };
 	uint32_t idx[2] = { 2, 0 };
 	float x[8], y[2];
 	int i;

@@ -42,7 +42,8 @@ static void test_pixel_table(void)
 /* The host's floats for examples base + idx[i] (or base + first + i). */
 static void expected(size_t base, const uint32_t *idx, size_t first, float *x, float *y)
 {
-	tr_split s = { images + base * SIZE, labels + base, COUNT - base, SIZE };
+	tr_split s = { images + base * SIZE, labels + base, COUNT - base, SIZE, TR_FILE_TRAIN,
+		       base };
 
 	tr_split_gather(&s, idx, first, N, x, y);
 }

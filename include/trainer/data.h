@@ -32,12 +32,17 @@ typedef struct tr_idx {
 int tr_idx_read(const char *path, bool want_images, tr_idx *out, tr_error *err);
 void tr_idx_free(tr_idx *idx); /* frees data; NULL-safe; leaves *idx zeroed */
 
+/* Which file of a data set a split comes from. */
+enum tr_split_file { TR_FILE_TRAIN, TR_FILE_TEST };
+
 /* A range of examples inside a loaded data set (does not own memory). */
 typedef struct tr_split {
 	const uint8_t *images; /* count * image_size bytes */
 	const uint8_t *labels; /* count bytes, each < TR_N_CLASSES */
 	size_t count;
 	size_t image_size;     /* rows * cols, e.g. 784 */
+	enum tr_split_file file; /* the file it lies in */
+	size_t first;          /* the index of its first example in that file */
 } tr_split;
 
 /* The whole data set: the training file split into validation (its first val_size

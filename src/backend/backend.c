@@ -185,6 +185,22 @@ int tr_backend_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
 #define PX64(b) PX16(b), PX16((b) + 16), PX16((b) + 32), PX16((b) + 48)
 const float tr_pixel_scale[256] = { PX64(0), PX64(64), PX64(128), PX64(192) };
 
+void tr_examples_convert(const tr_examples *ex, size_t base, const uint32_t *idx,
+			 size_t first, size_t n, float *x, float *labels)
+{
+	size_t size = ex->image_size, i, k;
+
+	for (i = 0; i < n; i++) {
+		size_t e = base + (idx ? idx[i] : first + i);
+		const uint8_t *src = ex->images + e * size;
+		float *dst = x + i * size;
+
+		for (k = 0; k < size; k++)
+			dst[k] = tr_pixel_scale[src[k]];
+		labels[i] = (float)ex->labels[e];
+	}
+}
+
 int tr_backend_examples_create(tr_backend *be, const uint8_t *images,
 			       const uint8_t *labels, size_t count, size_t image_size,
 			       const char *what, tr_examples **out, tr_examples_info *info)

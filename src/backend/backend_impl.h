@@ -110,6 +110,12 @@ extern const struct tr_backend_reg tr_cpu_ref_reg;
 extern const struct tr_backend_reg tr_cpu_reg;
 extern const struct tr_backend_reg tr_opencl_reg;
 
+/* The floats of examples base + idx[i] (or base + first + i), i < n, on the host:
+ * x (n x image_size) = tr_pixel_scale[pixel], labels (n) = the class index. Shared by
+ * the CPU backends and a device backend's host-staged path. */
+void tr_examples_convert(const tr_examples *ex, size_t base, const uint32_t *idx,
+			 size_t first, size_t n, float *x, float *labels);
+
 /* Allocate a tr_backend with iface, name and context set, errors cleared. */
 tr_backend *tr_backend_new(const struct tr_backend_i *iface, const char *name,
 			   void *context);

@@ -49,21 +49,10 @@ int tr_host_download(tr_backend *be, tr_view src, float *dst, size_t n)
 int tr_host_gather(tr_backend *be, const tr_examples *ex, size_t base,
 		   const uint32_t *idx, size_t first, size_t n, tr_view x, tr_view labels)
 {
-	size_t size = ex->image_size, i, k;
-	float *X = tr_host_at(x), *Y = tr_host_at(labels);
-
-	if (x.off > x.buf->n || n * size > x.buf->n - x.off || labels.off > labels.buf->n ||
-	    n > labels.buf->n - labels.off)
+	if (x.off > x.buf->n || n * ex->image_size > x.buf->n - x.off ||
+	    labels.off > labels.buf->n || n > labels.buf->n - labels.off)
 		return tr_fail(&be->err, TR_ERR_INTERNAL, "gather (%s backend): %zu examples "
 			       "do not fit the input buffers", be->name, n);
-	for (i = 0; i < n; i++) {
-		size_t e = base + (idx ? idx[i] : first + i);
-		const uint8_t *src = ex->images + e * size;
-		float *dst = X + i * size;
-
-		for (k = 0; k < size; k++)
-			dst[k] = tr_pixel_scale[src[k]];
-		Y[i] = (float)ex->labels[e];
-	}
+	tr_examples_convert(ex, base, idx, first, n, tr_host_at(x), tr_host_at(labels));
 	return TR_OK;
 }

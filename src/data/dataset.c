@@ -74,8 +74,8 @@ static uint32_t dataset_crc(tr_idx *const idx[4])
 	return crc;
 }
 
-static tr_split make_split(const tr_idx *images, const tr_idx *labels, size_t first,
-			   size_t count)
+static tr_split make_split(const tr_idx *images, const tr_idx *labels,
+			   enum tr_split_file file, size_t first, size_t count)
 {
 	size_t size = images->rows * images->cols;
 	tr_split s = {
@@ -83,6 +83,8 @@ static tr_split make_split(const tr_idx *images, const tr_idx *labels, size_t fi
 		.labels = labels->data + first,
 		.count = count,
 		.image_size = size,
+		.file = file,
+		.first = first,
 	};
 
 	return s;
@@ -144,9 +146,9 @@ int tr_dataset_load(const char *dir, size_t val_size, tr_dataset *out, tr_error 
 			     val_size, paths[0], n_train, n_train);
 		goto out_free;
 	}
-	out->val = make_split(idx[0], idx[1], 0, val_size);
-	out->train = make_split(idx[0], idx[1], val_size, n_train - val_size);
-	out->test = make_split(idx[2], idx[3], 0, idx[2]->count);
+	out->val = make_split(idx[0], idx[1], TR_FILE_TRAIN, 0, val_size);
+	out->train = make_split(idx[0], idx[1], TR_FILE_TRAIN, val_size, n_train - val_size);
+	out->test = make_split(idx[2], idx[3], TR_FILE_TEST, 0, idx[2]->count);
 	out->crc = dataset_crc(idx);
 	return TR_OK;
 

@@ -166,17 +166,8 @@ void tr_trainer_data_note(const tr_trainer *t, char *buf, size_t cap)
 void tr_trainer_split_source(const tr_trainer *t, const tr_split *s, const tr_examples **ex,
 			     size_t *base)
 {
-	const tr_dataset *d = t->data;
-	const uint8_t *train0 = d->train_images.data;
-	size_t bytes = d->train_images.count * s->image_size;
-
-	if (s->images >= train0 && s->images <= train0 + bytes) {
-		*ex = t->ex_train_file;
-		*base = (size_t)(s->images - train0) / s->image_size;
-	} else {
-		*ex = t->ex_test_file;
-		*base = (size_t)(s->images - d->test_images.data) / s->image_size;
-	}
+	*ex = s->file == TR_FILE_TEST ? t->ex_test_file : t->ex_train_file;
+	*base = s->first;
 }
 
 int tr_trainer_step(tr_trainer *t, tr_error *err)

@@ -10,17 +10,12 @@
  * error names the operation that failed (tr_cl_after_op).
  */
 #include "opencl_impl.h"
+#include "clblast_params.h"
 
 #include <clblast_c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define CLBLAST_VERSION_TEXT                                                      \
-	STR(CLBLAST_VERSION_MAJOR) "." STR(CLBLAST_VERSION_MINOR) "." STR(         \
-		CLBLAST_VERSION_PATCH)
 
 /* Backends open now; CLBlast's program cache is cleared when the last one closes. */
 static int n_open;
@@ -219,9 +214,12 @@ static void cl_free(tr_backend *be)
 	}
 	free(be);
 	/* CLBlast caches its compiled programs per context, which keeps our context
-	 * alive: let them go with the last backend. */
-	if (--n_open == 0)
+	 * alive: let them go with the last backend, and put back CLBlast's own parameters
+	 * wherever a backend overrode them (they would outlive it otherwise). */
+	if (--n_open == 0) {
+		tr_clblast_restore_all();
 		CLBlastClearCache();
+	}
 }
 
 static const struct tr_backend_i cl_iface = {
@@ -342,9 +340,16 @@ static int cl_open(const char *spec, const tr_backend_options *opts, tr_backend 
 	tr_backend *be;
 	int rc;
 
+	if (strncmp(spec, "gpu:", 4) && strncmp(spec, "cl:", 3))
+		return TR_BACKEND_NOT_MINE;
+	if (!tr_cl_counters_forward_ok())
+		return tr_fail(err, TR_ERR_DEVICE, "--device %s: the OpenCL loader's functions "
+			       "cannot be found behind this program's counting wrappers (a "
+			       "static build?); build with the shared OpenCL loader "
+			       "(ocl-icd-opencl-dev)", spec);
 	rc = tr_cl_find_device(spec, &dev, err);
 	if (rc != TR_OK)
-		return rc; /* TR_BACKEND_NOT_MINE included */
+		return rc;
 	cl = calloc(1, sizeof(*cl));
 	be = cl ? tr_backend_new(&cl_iface, "opencl", cl) : NULL;
 	if (!be) {

@@ -39,6 +39,10 @@ static int pixel_table(tr_backend *be)
 				 "pixel conversion table", &cl->pixel_scale);
 	if (rc == TR_OK)
 		rc = tr_cl_write(be, cl->pixel_scale, 0, tr_pixel_scale, sizeof(tr_pixel_scale));
+	if (rc != TR_OK && cl->pixel_scale) { /* never gather through an unwritten table */
+		tr_cl_release_buffer(be, cl->pixel_scale, sizeof(tr_pixel_scale));
+		cl->pixel_scale = NULL;
+	}
 	return rc;
 }
 
@@ -55,6 +59,12 @@ int tr_cl_examples_to_device(tr_backend *be, tr_examples *ex, const char *what,
 		info->on_device = false;
 		return TR_OK;
 	}
+	if (ex->count > UINT32_MAX) { /* the kernel indexes examples with 32 bits */
+		snprintf(info->why, sizeof(info->why), "%zu examples: the kernel indexes at "
+			 "most 2^32 - 1", ex->count);
+		info->on_device = false;
+		return TR_OK;
+	}
 	if ((rc = pixel_table(be)) != TR_OK)
 		return rc;
 	d = calloc(1, sizeof(*d));
@@ -66,7 +76,7 @@ int tr_cl_examples_to_device(tr_backend *be, tr_examples *ex, const char *what,
 		snprintf(label, sizeof(label), "%s: labels", what);
 		rc = tr_cl_create_buffer(be, ex->count, CL_MEM_READ_ONLY, label, &d->labels);
 	}
-	if (rc == TR_ERR_DEVICE && img_bytes / ex->image_size <= UINT32_MAX) {
+	if (rc == TR_ERR_DEVICE) {
 		/* It does not fit: stay on the host, and say why. */
 		snprintf(info->why, sizeof(info->why), "%.380s", be->err.msg);
 		info->on_device = false;
@@ -118,7 +128,7 @@ static int gather_from_host(tr_backend *be, const tr_examples *ex, size_t base,
 			    tr_view labels)
 {
 	struct tr_cl *cl = tr_cl_of(be);
-	size_t size = ex->image_size, need = n * size + n, i, k;
+	size_t size = ex->image_size, need = n * size + n;
 	float *X, *Y;
 	int rc;
 
@@ -133,14 +143,7 @@ static int gather_from_host(tr_backend *be, const tr_examples *ex, size_t base,
 	}
 	X = cl->host_batch;
 	Y = X + n * size;
-	for (i = 0; i < n; i++) {
-		size_t e = base + (idx ? idx[i] : first + i);
-		const uint8_t *src = ex->images + e * size;
-
-		for (k = 0; k < size; k++)
-			X[i * size + k] = tr_pixel_scale[src[k]];
-		Y[i] = (float)ex->labels[e];
-	}
+	tr_examples_convert(ex, base, idx, first, n, X, Y);
 	rc = tr_cl_write(be, x.buf->mem, x.off * sizeof(float), X, n * size * sizeof(float));
 	if (rc == TR_OK)
 		rc = tr_cl_write(be, labels.buf->mem, labels.off * sizeof(float), Y,
@@ -153,7 +156,7 @@ int tr_cl_gather(tr_backend *be, const tr_examples *ex, size_t base, const uint3
 {
 	struct tr_cl *cl = tr_cl_of(be);
 	const struct tr_cl_examples *d = ex->device;
-	cl_uint idx_off = 0, use_idx = idx != NULL, base_ = (cl_uint)base;
+	cl_uint use_idx = idx != NULL, base_ = (cl_uint)base;
 	cl_uint first_ = (cl_uint)first, n_ = (cl_uint)n, size = (cl_uint)ex->image_size;
 	cl_uint x_off = (cl_uint)x.off, y_off = (cl_uint)labels.off;
 	cl_mem idx_mem;
@@ -179,7 +182,7 @@ int tr_cl_gather(tr_backend *be, const tr_examples *ex, size_t base, const uint3
 	{
 		struct tr_cl_karg args[] = {
 			TR_CL_ARG(d->images), TR_CL_ARG(d->labels), TR_CL_ARG(idx_mem),
-			TR_CL_ARG(idx_off), TR_CL_ARG(use_idx), TR_CL_ARG(base_),
+			TR_CL_ARG(use_idx), TR_CL_ARG(base_),
 			TR_CL_ARG(first_), TR_CL_ARG(n_), TR_CL_ARG(size),
 			TR_CL_ARG(cl->pixel_scale), TR_CL_ARG(x.buf->mem), TR_CL_ARG(x_off),
 			TR_CL_ARG(labels.buf->mem), TR_CL_ARG(y_off),

@@ -24,6 +24,13 @@
 
 #define TR_CL_MAX_FLOATS ((size_t)UINT32_MAX)
 
+#define TR_CL_STR_(x) #x
+#define TR_CL_STR(x) TR_CL_STR_(x)
+/* "1.5.3": the CLBlast this program was built with. */
+#define CLBLAST_VERSION_TEXT                                                          \
+	TR_CL_STR(CLBLAST_VERSION_MAJOR) "." TR_CL_STR(CLBLAST_VERSION_MINOR) "."      \
+		TR_CL_STR(CLBLAST_VERSION_PATCH)
+
 /* Build option of our programs and, through $CLBLAST_BUILD_OPTIONS (set at open when
  * the user has not set it), of CLBlast's: subnormal floats may be flushed to zero. Late
  * in the lab's run Adam's moments and many gradients go subnormal, and CPU devices
@@ -96,7 +103,7 @@ struct tr_cl {
 	struct tr_cl_growable gemm_temp;
 	struct tr_cl_temp_size {
 		bool ta, tb;
-		size_t m, n, k, a_off, b_off, c_off;
+		size_t m, n, k, a_off, b_off, c_off, lda, ldb, ldc;
 		size_t bytes;
 	} temp_sizes[64];     /* CLBlastSGemmTempBufferSize per call seen, a small cache */
 	size_t n_temp_sizes;
@@ -269,6 +276,8 @@ void tr_cl_data_release(tr_backend *be);
 /* ---- opencl_counters.c ---- */
 
 bool tr_cl_counters(const tr_backend *be, tr_backend_counters *out);
+/* Are the OpenCL loader's functions, behind the counting wrappers, found? */
+bool tr_cl_counters_forward_ok(void);
 
 /* ---- opencl_backend.c ---- */
 

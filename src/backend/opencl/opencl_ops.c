@@ -110,7 +110,8 @@ static int temp_size(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_
 	for (i = 0; i < cl->n_temp_sizes; i++) {
 		t = &cl->temp_sizes[i];
 		if (t->ta == ta && t->tb == tb && t->m == m && t->n == n && t->k == k &&
-		    t->a_off == a.off && t->b_off == b.off && t->c_off == c.off) {
+		    t->a_off == a.off && t->b_off == b.off && t->c_off == c.off &&
+		    t->lda == lda && t->ldb == ldb && t->ldc == ldc) {
 			*bytes = t->bytes;
 			return TR_OK;
 		}
@@ -134,6 +135,9 @@ static int temp_size(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_
 	t->a_off = a.off;
 	t->b_off = b.off;
 	t->c_off = c.off;
+	t->lda = lda;
+	t->ldb = ldb;
+	t->ldc = ldc;
 	t->bytes = *bytes;
 	return TR_OK;
 }
@@ -148,7 +152,6 @@ int tr_cl_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k,
 	       float beta, tr_view c, size_t ldc)
 {
 	struct tr_cl *cl = tr_cl_of(be);
-	cl_event event = NULL;
 	CLBlastStatusCode st;
 	size_t bytes = 0;
 	int rc;
@@ -166,15 +169,13 @@ int tr_cl_gemm(tr_backend *be, bool ta, bool tb, size_t m, size_t n, size_t k,
 		return rc;
 	/* With a temporary buffer of ours, the indirect kernel allocates nothing per call
 	 * (CLBlast's own would be created and released at every GEMM); the direct kernel
-	 * ignores it. */
+	 * ignores it. No event: the in-order queue orders everything. */
 	st = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor,
 					ta ? CLBlastTransposeYes : CLBlastTransposeNo,
 					tb ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k,
 					alpha, a.buf->mem, a.off, lda, b.buf->mem, b.off, ldb,
-					beta, c.buf->mem, c.off, ldc, &cl->queue, &event,
+					beta, c.buf->mem, c.off, ldc, &cl->queue, NULL,
 					bytes ? cl->gemm_temp.mem : NULL);
-	if (event)
-		clReleaseEvent(event);
 	if (st != CLBlastSuccess)
 		return tr_fail(&be->err, TR_ERR_DEVICE,
 			       "OpenCL: CLBlastSgemm(m=%zu n=%zu k=%zu%s%s) failed: %s (%d)",

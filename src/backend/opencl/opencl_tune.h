@@ -28,7 +28,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "clblast_defaults.h"
+#include "clblast_params.h"
 #include "opencl_impl.h"
 
 #define TR_TUNE_CACHE_FORMAT "trainer-clblast-tuning-1"

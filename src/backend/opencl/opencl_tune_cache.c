@@ -18,12 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define CLBLAST_VERSION_TEXT                                                      \
-	STR(CLBLAST_VERSION_MAJOR) "." STR(CLBLAST_VERSION_MINOR) "." STR(         \
-		CLBLAST_VERSION_PATCH)
-
 const char *const tr_tune_direct_names[N_DIRECT] = {
 	"KWID", "MDIMAD", "MDIMCD", "NDIMBD", "NDIMCD", "PADA", "PADB", "VWMD", "VWND", "WGD",
 };
@@ -40,8 +34,7 @@ const char *const tr_tune_trans_names[4] = { "NN", "TN", "NT", "TT" };
 static int override(cl_device_id dev, const char *kernel, const char *const *names,
 		    size_t n, const size_t *values)
 {
-	return CLBlastOverrideParameters(dev, kernel, CLBlastPrecisionSingle, n,
-					 (const char **)names, values);
+	return tr_clblast_override(dev, kernel, n, names, values);
 }
 
 /* Hand the set to CLBlast; returns a CLBlastStatusCode (and which kernel in *what).
@@ -408,7 +401,7 @@ int tr_cl_expect_gemms(tr_backend *be, const tr_tune_shape *shapes, size_t n)
 	}
 	/* Where CLBlast's own switch-over already sends them all direct (NVIDIA's, PoCL's
 	 * for the lab's network), or cannot be read, nothing changes. */
-	if (tr_clblast_retrieve(cl->device, "GemmRoutine", 1, tr_tune_routine_names, &T0) != 0 ||
+	if (tr_clblast_original(cl->device, "GemmRoutine", 1, tr_tune_routine_names, &T0) != 0 ||
 	    T0 >= need)
 		return TR_OK;
 	if (override(cl->device, "GemmRoutine", tr_tune_routine_names, 1, &need) !=

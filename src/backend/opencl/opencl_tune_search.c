@@ -105,13 +105,13 @@ static int pick_sets(struct tuner *t, tr_error *err)
 	t->indirect = calloc(ni + 1, sizeof(*t->indirect));
 	if (!t->direct || !t->indirect)
 		return tr_fail(err, TR_ERR_INTERNAL, "tune: out of host memory");
-	st = tr_clblast_retrieve(t->cl->device, "XgemmDirect", N_DIRECT, tr_tune_direct_names,
+	st = tr_clblast_original(t->cl->device, "XgemmDirect", N_DIRECT, tr_tune_direct_names,
 				 t->direct[0]);
 	if (st == 0)
-		st = tr_clblast_retrieve(t->cl->device, "Xgemm", N_INDIRECT,
+		st = tr_clblast_original(t->cl->device, "Xgemm", N_INDIRECT,
 					 tr_tune_indirect_names, t->indirect[0]);
 	if (st == 0)
-		st = tr_clblast_retrieve(t->cl->device, "GemmRoutine", 1, tr_tune_routine_names,
+		st = tr_clblast_original(t->cl->device, "GemmRoutine", 1, tr_tune_routine_names,
 					 &T);
 	if (st != 0)
 		return tr_fail(err, TR_ERR_DEVICE, "tune: cannot read CLBlast's own GEMM "
@@ -400,6 +400,7 @@ int tr_cl_tune(tr_backend *be, const tr_tune_options *o, tr_error *err)
 		rc = tr_fail(err, TR_ERR_DEVICE, "tune: CLBlast refused the chosen parameters");
 		goto out;
 	}
+	t.cl->tuned = true; /* a network created next keeps the switch-over chosen */
 	rc = tr_tune_save(&t, &k, &best, &defs, &ch, w_def, w_tuned, path, err);
 	if (rc == TR_OK) {
 		tr_tune_describe(be, &best, path);
