@@ -119,7 +119,8 @@ static int after_step(void *user, tr_trainer *t, tr_error *err)
 		return rc;
 	if (t->diverged_at)
 		return TR_OK; /* never overwrite a good checkpoint with a diverged state */
-	if (stop_signal) {
+	/* A signal during the last iteration: training is done, the run finishes. */
+	if (stop_signal && t->step < t->cfg.iters) {
 		if ((rc = checkpoint(ctx, t, true, err)))
 			return rc;
 		if (!ctx->writer)
@@ -338,7 +339,7 @@ int cli_cmd_train(cli_options *o)
 	tr_backend *be = NULL;
 	tr_trainer *t = NULL;
 	float *init = NULL;
-	bool resume = o->resume[0] != '\0';
+	bool resume = o->resume[0] != '\0', resumed_completed = false;
 	char out[CLI_PATH_MAX], data_dir[CLI_PATH_MAX], data_abs[CLI_PATH_MAX], started[32];
 	char ckpt_path[CLI_PATH_MAX + 32];
 	tr_error err;
@@ -349,9 +350,12 @@ int cli_cmd_train(cli_options *o)
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&ck, 0, sizeof(ck));
 	tr_dir_lock_init(&lock);
+	/* From here on a signal stops the run in order (before training: exit 7 with
+	 * nothing written; while training: a checkpoint first) instead of killing it. */
+	install_signals();
 	/* A run directory in use by another trainer is refused before anything else. */
 	if (resume && ((rc = tr_dir_lock_probe(&lock, o->resume, "--resume", &err)) ||
-		       (rc = cli_prepare_resume(o, &ck, &err))))
+		       (rc = cli_prepare_resume(o, &ck, &resumed_completed, &err))))
 		goto out_free;
 	if (o->out_dir[0])
 		snprintf(out, sizeof(out), "%s", o->out_dir);
@@ -380,10 +384,18 @@ int cli_cmd_train(cli_options *o)
 		if (note[0])
 			fprintf(stderr, "trainer: note: %s\n", note);
 	}
-	if (resume && t->step == o->cfg.iters) {
+	/* A run killed after its last iteration but before its summary said "completed"
+	 * (in the test evaluation, say) goes on to finish: no iterations, the rest. */
+	if (resume && t->step == o->cfg.iters && resumed_completed) {
 		if (!o->quiet)
 			printf("%s: already completed %ld iterations; nothing to do "
 			       "(pass --iters N to continue further)\n", out, t->step);
+		goto out_free;
+	}
+	/* A signal while loading: stop before anything is written. */
+	if (stop_signal) {
+		rc = tr_fail(&err, TR_ERR_INTERRUPTED, "interrupted by %s before training "
+			     "started; nothing was written in %s", signal_name(stop_signal), out);
 		goto out_free;
 	}
 	snprintf(ckpt_path, sizeof(ckpt_path), "%s/%s", out, TR_CHECKPOINT_FILE);
@@ -406,8 +418,6 @@ int cli_cmd_train(cli_options *o)
 	ctx.info.checkpoint_every = o->checkpoint_every.text;
 	ctx.info.started_at = started;
 	ctx.info.init_weights = o->init_weights[0] ? o->init_weights : NULL;
-	/* From here on a signal saves the run instead of killing it. */
-	install_signals();
 	if ((rc = tr_run_write_summary(out, t, &ctx.info, &err)))
 		goto out_free;
 	print_start(o, t, resume, out);

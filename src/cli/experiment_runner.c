@@ -88,6 +88,9 @@ static int start_job(struct exp_job *j, size_t slot, tr_error *err)
 	if (rc)
 		return rc;
 	running[slot] = j->pid;
+	/* A signal that came while it was being started has not reached it: pass it on. */
+	if (stop_signal)
+		kill(j->pid, stop_signal);
 	j->t0 = exp_now();
 	return TR_OK;
 }
@@ -221,6 +224,12 @@ static long reap(struct exp_plan *p)
 			if (j->pid != pid || j->code >= 0)
 				continue;
 			j->code = tr_exit_code(status);
+			/* Killed by the signal passed on (a second Ctrl-C, or one that came
+			 * before it could catch signals): stopped, not failed. */
+			if (stop_signal && WIFSIGNALED(status) &&
+			    (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM ||
+			     WTERMSIG(status) == SIGHUP))
+				j->code = TR_ERR_INTERRUPTED;
 			j->seconds = exp_now() - j->t0;
 			ended++;
 			exp_show_finish(p, j, i);

@@ -34,7 +34,7 @@ static void apply_recorded_settings(cli_options *o, const tr_run_settings *rs)
 		cli_parse_checkpoint_every(rs->checkpoint_every, &o->checkpoint_every, &ignored);
 }
 
-int cli_prepare_resume(cli_options *o, tr_checkpoint *ck, tr_error *err)
+int cli_prepare_resume(cli_options *o, tr_checkpoint *ck, bool *completed, tr_error *err)
 {
 	char path[CLI_PATH_MAX + 32];
 	tr_run_settings rs;
@@ -52,6 +52,7 @@ int cli_prepare_resume(cli_options *o, tr_checkpoint *ck, tr_error *err)
 		apply_recorded_settings(o, &rs);
 	else
 		memset(&rs, 0, sizeof(rs));
+	*completed = !strcmp(rs.status, "completed");
 	snprintf(path, sizeof(path), "%s/%s", o->resume, TR_CHECKPOINT_FILE);
 	if (!strcmp(rs.checkpoint_every, "off") && !tr_path_exists(path))
 		return tr_fail(err, TR_ERR_INPUT, "--resume %s: the run has no checkpoint: it ran "

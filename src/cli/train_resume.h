@@ -13,10 +13,11 @@
 #include "options.h"
 #include "trainer/checkpoint.h"
 
-/* Load RUN_DIR's checkpoint into ck and set o from it and from the recorded settings.
- * TR_ERR_USAGE for options a resumed run cannot take; TR_ERR_INPUT for a missing or
- * bad checkpoint. */
-int cli_prepare_resume(cli_options *o, tr_checkpoint *ck, tr_error *err);
+/* Load RUN_DIR's checkpoint into ck and set o from it and from the recorded settings;
+ * *completed: the run's summary says it completed (a run at its last iteration that
+ * does not say so still has its end to do). TR_ERR_USAGE for options a resumed run
+ * cannot take; TR_ERR_INPUT for a missing or bad checkpoint. */
+int cli_prepare_resume(cli_options *o, tr_checkpoint *ck, bool *completed, tr_error *err);
 
 /* The resumed network must fit the data's images (said in terms of --resume, --data). */
 int cli_check_resume_data(const cli_options *o, const tr_dataset *data, tr_error *err);

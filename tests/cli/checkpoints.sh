@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # checkpoints.sh - checkpoints through the real binary:
 #  - the end of every run is checkpointed (any --iters and --eval-every), so --resume
-#    of a completed run has nothing to do and a short run can be extended;
+#    of a completed run has nothing to do, one killed at its end is finished, and a
+#    short run can be extended;
 #  - --checkpoint-every off writes none (and says so on --resume), a duration works;
 #  - checkpoints written in the background after every few iterations, a SIGKILL at a
 #    random moment, --resume from another directory with nothing but the run directory:
@@ -31,6 +32,18 @@ run_bin --resume "$A" --device "$DEV" --data "$SMALL"
 check "--resume of a completed 23-iteration run (evaluations every 5): nothing to do ($RC: $(cat "$TMP/out" "$TMP/err"))" \
 	grep -q "already completed 23 iterations; nothing to do" "$TMP/out"
 check "... and its outputs are not rewritten" test "$(cat "$A/metrics.csv" "$A"/*.npy | cksum)" = "$before"
+# Killed after its last iteration, before its summary said so (in the test evaluation,
+# say): --resume does the end of the run, not "nothing to do".
+cp -r "$A" "$TMP/a-end"
+sed -i 's/"status":[[:space:]]*"completed"/"status":\t"running"/' "$TMP/a-end/summary.json"
+rm -f "$TMP/a-end"/w*.npy "$TMP/a-end"/b*.npy "$TMP/a-end/analysis.json" "$TMP/a-end/confusion.csv"
+check "(the summary now says running)" test "$(status_of "$TMP/a-end")" = running
+run_bin --resume "$TMP/a-end" --device "$DEV" --data "$SMALL"
+check "--resume of a run killed at its end finishes it ($RC: $(cat "$TMP/err"))" \
+	test "$RC" = 0 -a "$(status_of "$TMP/a-end")" = completed
+check "... writes its weights and analyses again, the same as before" \
+	test "$(cat "$TMP/a-end/metrics.csv" "$TMP/a-end"/*.npy | cksum)" = "$before" -a \
+	-s "$TMP/a-end/confusion.csv" -a -s "$TMP/a-end/analysis.json"
 B="$TMP/b"
 succeeds "${BASE[@]}" "${NET[@]}" --iters 7 --eval-every 10 --out "$B"
 succeeds --resume "$B" --iters 14 "${BASE[@]:0:4}" --quiet
