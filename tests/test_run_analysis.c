@@ -52,6 +52,7 @@ static void test_best(tr_trainer *t, const char *dir)
 	const tr_layout *lay = &t->cfg.layout;
 	size_t n = lay->n_params, i;
 	float *now = malloc(n * sizeof(float)), *got = malloc(n * sizeof(float));
+	char from[1200], aside[1200];
 	long iter = -1;
 	double acc = -1;
 	tr_error err;
@@ -85,6 +86,16 @@ static void test_best(tr_trainer *t, const char *dir)
 	CHECK(i == n, "best/ holds exactly the parameters of iteration 30 (first difference "
 	      "at %zu of %zu)", i, n);
 	CHECK(no_temporaries(dir), "no temporary set is left in %s", dir);
+	/* Killed between moving best/ aside and putting the new set in its place (where
+	 * the file system cannot exchange them): the next update puts the old set back. */
+	snprintf(from, sizeof(from), "%s/%s", dir, TR_BEST_DIR);
+	snprintf(aside, sizeof(aside), "%s/.best.tmp.old", dir);
+	CHECK(rename(from, aside) == 0, "move best/ aside");
+	CHECK(eval_row(t, dir, 0.1, &err) == TR_OK && tr_best_read(dir, lay, got, &iter, &acc,
+							      &err) == TR_OK && iter == 30,
+	      "a set left aside by a killed update is put back, not removed (iteration %ld: %s)",
+	      iter, err.msg);
+	CHECK(no_temporaries(dir), "... and nothing is left aside");
 	free(now);
 	free(got);
 }

@@ -22,6 +22,7 @@
 #include "trainer/run_output.h"
 
 #define TMP_PREFIX ".best.tmp."
+#define OLD_NAME TMP_PREFIX "old" /* the set being replaced, where it cannot be exchanged */
 #define PATH_CAP 1200
 
 /* Remove a directory of plain files (a best/ set). */
@@ -43,19 +44,25 @@ static void remove_set(const char *path)
 	rmdir(path);
 }
 
-/* Sets a killed run left under their temporary names. */
+/* Sets a killed run left under their temporary names. The set moved aside by install()
+ * (OLD_NAME) is the last complete one when best/ is missing (killed between its two
+ * renames): it is put back, not removed. */
 static void remove_stale(const char *dir)
 {
-	char path[PATH_CAP + 300];
+	char path[PATH_CAP + 300], best[PATH_CAP];
 	struct dirent *e;
+	struct stat st;
 	DIR *d = opendir(dir);
 
 	if (!d)
 		return;
+	snprintf(best, sizeof(best), "%s/%s", dir, TR_BEST_DIR);
 	while ((e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!strcmp(e->d_name, OLD_NAME) && lstat(best, &st) != 0 && rename(path, best) == 0)
+			continue;
 		remove_set(path);
 	}
 	closedir(d);
@@ -103,10 +110,17 @@ static int install(const char *dir, const char *tmp, tr_error *err)
 		remove_set(tmp); /* now the old set */
 		return TR_OK;
 	}
-	snprintf(old, sizeof(old), "%s/%sold", dir, TMP_PREFIX);
+	snprintf(old, sizeof(old), "%s/%s", dir, OLD_NAME);
 	remove_set(old);
-	if (rename(best, old) != 0 || rename(tmp, best) != 0)
+	if (rename(best, old) != 0)
 		goto out_fail;
+	if (rename(tmp, best) != 0) {
+		int saved = errno;
+
+		rename(old, best); /* the previous set stays */
+		errno = saved;
+		goto out_fail;
+	}
 	remove_set(old);
 	return TR_OK;
 
