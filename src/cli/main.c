@@ -92,6 +92,9 @@ int main(int argc, char **argv)
 	/* A closed pipe on the output (`trainer ... 2>&1 | head -1`) must not kill a run:
 	 * writes to it fail (EPIPE) and the progress output stops (progress.c). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Children are waited for (the runs of an experiment, gnuplot): a SIGCHLD ignored
+	 * by whoever started us would have them reaped unseen. */
+	signal(SIGCHLD, SIG_DFL);
 	cli_options_default(&o);
 	tr_error_clear(&err);
 	/* `trainer report DIR`: the experiment directory comes before any option. */

@@ -5,6 +5,7 @@
  */
 #include "report_impl.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,11 +73,15 @@ static void finish_job(rp_plotter *pl, size_t k)
 {
 	rp_plot_job *j = &pl->jobs[k];
 	struct stat st;
-	int status;
+	int status = 0;
+	pid_t got;
 
-	while (waitpid(j->pid, &status, 0) < 0)
+	/* Only a signal handler's interruption is waited through: any other error (no
+	 * such child) counts as a figure not drawn, never as a wait without end. */
+	while ((got = waitpid(j->pid, &status, 0)) < 0 && errno == EINTR)
 		;
-	*j->drawn = tr_exit_code(status) == 0 && stat(j->png, &st) == 0 && st.st_size > 0;
+	*j->drawn = got == j->pid && tr_exit_code(status) == 0 && stat(j->png, &st) == 0 &&
+		    st.st_size > 0;
 	if (*j->drawn)
 		pl->out->n_figures++;
 	else
