@@ -42,15 +42,17 @@ json_get() { # FILE KEY: the value of a top-level scalar key, as printed
 }
 # ckpt_step DIR: the iteration of DIR's checkpoint, asking the trainer itself (it
 # validates the whole file before comparing with --iters); empty if there is none.
-# Fails (and says why) when the checkpoint exists but is refused.
+# Fails (and says why) when the checkpoint exists but is refused. The probe runs on a
+# copy: a checkpoint at iteration 1 of a run not completed is finished there.
 ckpt_step() {
-	local rc=0
+	local rc=0 probe="$TMP/probe-run"
 	[[ -e $1/checkpoint.bin ]] || return 0
-	timeout 60 "$BIN" --resume "$1" --iters 1 --device "$DEV" --data "$SMALL" \
+	rm -rf "$probe" && cp -r "$1" "$probe"
+	timeout 60 "$BIN" --resume "$probe" --iters 1 --device "$DEV" --data "$SMALL" \
 		>"$TMP/probe.out" 2>"$TMP/probe.err" || rc=$?
 	if [[ $rc -eq 2 ]] && grep -q "already at iteration" "$TMP/probe.err"; then
 		sed -n 's/.*already at iteration \([0-9]*\).*/\1/p' "$TMP/probe.err"
-	elif [[ $rc -eq 0 ]] && grep -q "already completed 1 iterations" "$TMP/probe.out"; then
+	elif [[ $rc -eq 0 ]] && grep -Eq "already completed 1 iterations|^completed: 1 iterations" "$TMP/probe.out"; then
 		echo 1
 	else
 		echo "checkpoint refused (exit $rc): $(head -c 300 "$TMP/probe.err")" >&2
