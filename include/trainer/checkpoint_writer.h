@@ -44,6 +44,9 @@ int tr_ckpt_writer_poll(tr_ckpt_writer *w, tr_error *err);
 /* Wait until no write is in flight, then poll. */
 int tr_ckpt_writer_wait(tr_ckpt_writer *w, tr_error *err);
 
+/* A write is in flight now (a submit would wait for it). */
+bool tr_ckpt_writer_busy(tr_ckpt_writer *w);
+
 /* The iteration of the latest snapshot handed over (-1 before the first): a checkpoint
  * of that iteration is written, being written, or failed (see poll). */
 long tr_ckpt_writer_submitted_step(const tr_ckpt_writer *w);

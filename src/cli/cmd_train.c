@@ -103,8 +103,11 @@ static bool checkpoint_due(const struct run_ctx *ctx, const tr_trainer *t)
 
 	if (every->kind == CLI_CKPT_ITERS)
 		return t->step % every->every == 0;
+	/* A time-based one waits for a step where the previous write is done, rather than
+	 * have training wait for it (a slow disk, a short interval). */
 	return every->kind == CLI_CKPT_SECONDS &&
-	       now_seconds() - ctx->last_ckpt >= (double)every->every;
+	       now_seconds() - ctx->last_ckpt >= (double)every->every &&
+	       !tr_ckpt_writer_busy(ctx->writer);
 }
 
 /* After each iteration: progress, a failed background write, the periodic checkpoint,

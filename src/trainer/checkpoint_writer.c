@@ -166,6 +166,16 @@ int tr_ckpt_writer_submit(tr_ckpt_writer *w, tr_trainer *t, size_t val_size,
 	return TR_OK;
 }
 
+bool tr_ckpt_writer_busy(tr_ckpt_writer *w)
+{
+	bool busy;
+
+	pthread_mutex_lock(&w->mu);
+	busy = w->busy;
+	pthread_mutex_unlock(&w->mu);
+	return busy;
+}
+
 long tr_ckpt_writer_submitted_step(const tr_ckpt_writer *w)
 {
 	return w->submitted_step;
