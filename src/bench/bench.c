@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "trainer/clock.h"
 #include "trainer/prng.h"
 
 void tr_bench_config_default(tr_bench_config *cfg)
@@ -76,10 +77,7 @@ size_t tr_bench_gemm_shapes(const tr_layout *lay, size_t batch, size_t eval_rows
 
 double tr_bench_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+	return 1e3 * tr_now_seconds();
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -24,7 +24,7 @@ int cli_cmd_experiment(cli_options *o)
 {
 	struct exp_plan *p = calloc(1, sizeof(*p));
 	char logs[PATH_MAX + 8], title[256];
-	double t0 = exp_now();
+	double t0 = tr_now_seconds();
 	tr_dir_lock lock;
 	tr_error err;
 	int rc, code;
@@ -63,7 +63,7 @@ int cli_cmd_experiment(cli_options *o)
 		fflush(stdout);
 	}
 	exp_run_jobs(p, o);
-	code = exp_summarise(p, o, exp_now() - t0);
+	code = exp_summarise(p, o, tr_now_seconds() - t0);
 	if (code == TR_ERR_INTERRUPTED) {
 		free(p);
 		tr_dir_lock_release(&lock);

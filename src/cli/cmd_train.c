@@ -23,6 +23,7 @@
 #include "train_resume.h"
 #include "trainer/best_params.h"
 #include "trainer/checkpoint_writer.h"
+#include "trainer/clock.h"
 #include "trainer/dir_lock.h"
 #include "trainer/fs.h"
 #include "trainer/run_analysis.h"
@@ -59,14 +60,6 @@ static const char *signal_name(int sig)
 	       sig == SIGHUP ? "SIGHUP" : "a signal";
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- the run ---- */
 
 struct run_ctx {
@@ -90,7 +83,7 @@ static int checkpoint(struct run_ctx *ctx, tr_trainer *t, bool wait, tr_error *e
 		rc = tr_ckpt_writer_submit(ctx->writer, t, ctx->info.val_size, err);
 		if (rc == TR_ERR_DIVERGED)
 			t->diverged_at = t->step; /* non-finite parameters: record it */
-		ctx->last_ckpt = now_seconds();
+		ctx->last_ckpt = tr_now_seconds();
 	}
 	if (!rc && wait)
 		rc = tr_ckpt_writer_wait(ctx->writer, err);
@@ -106,7 +99,7 @@ static bool checkpoint_due(const struct run_ctx *ctx, const tr_trainer *t)
 	/* A time-based one waits for a step where the previous write is done, rather than
 	 * have training wait for it (a slow disk, a short interval). */
 	return every->kind == CLI_CKPT_SECONDS &&
-	       now_seconds() - ctx->last_ckpt >= (double)every->every &&
+	       tr_now_seconds() - ctx->last_ckpt >= (double)every->every &&
 	       !tr_ckpt_writer_busy(ctx->writer);
 }
 
@@ -425,7 +418,7 @@ int cli_cmd_train(cli_options *o)
 		goto out_free;
 	print_start(o, t, resume, out);
 	cli_progress_init(&ctx.progress, !o->quiet, t->step, o->cfg.iters, NULL);
-	ctx.last_ckpt = now_seconds();
+	ctx.last_ckpt = tr_now_seconds();
 	hooks.user = &ctx;
 	hooks.after_step = after_step;
 	hooks.on_eval = on_eval;

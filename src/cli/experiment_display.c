@@ -126,7 +126,7 @@ static void draw_live(const struct exp_plan *p)
 		disp.live_lines++;
 	}
 	fflush(stdout);
-	disp.last_draw = exp_now();
+	disp.last_draw = tr_now_seconds();
 }
 
 void exp_display_begin(const struct exp_plan *p, const cli_options *o)
@@ -149,7 +149,7 @@ void exp_display_report(const struct exp_plan *p, struct exp_job *j, size_t k,
 	if (!disp.on)
 		return;
 	if (disp.tty) {
-		if (r->eval || exp_now() - disp.last_draw >= REDRAW_INTERVAL)
+		if (r->eval || tr_now_seconds() - disp.last_draw >= REDRAW_INTERVAL)
 			draw_live(p);
 	} else if (r->eval) {
 		progress_text(p, j, k, false, line, sizeof(line));
@@ -160,7 +160,7 @@ void exp_display_report(const struct exp_plan *p, struct exp_job *j, size_t k,
 
 void exp_display_tick(const struct exp_plan *p)
 {
-	if (disp.tty && exp_now() - disp.last_draw >= 1.0)
+	if (disp.tty && tr_now_seconds() - disp.last_draw >= 1.0)
 		draw_live(p);
 }
 

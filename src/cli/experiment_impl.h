@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "options.h"
+#include "trainer/clock.h"
 #include "trainer/experiment.h"
 
 #define EXP_MAX_ARGS 48
@@ -94,7 +95,6 @@ void exp_run_jobs(struct exp_plan *p, const cli_options *o);
 /* Summary line; returns the exit code of the runs: 0 when each completed or diverged,
  * 7 when stopped by a signal, else the first failure's code. */
 int exp_summarise(const struct exp_plan *p, const cli_options *o, double seconds);
-double exp_now(void); /* monotonic seconds */
 
 /* ---- experiment_display.c ----
  * Permanent lines for runs that start, are kept, or end; in between, live progress of

@@ -59,14 +59,6 @@ static void install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-double exp_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int start_job(struct exp_job *j, size_t slot, tr_error *err)
 {
 	FILE *log = fopen(j->log, "a");
@@ -91,7 +83,7 @@ static int start_job(struct exp_job *j, size_t slot, tr_error *err)
 	/* A signal that came while it was being started has not reached it: pass it on. */
 	if (stop_signal)
 		kill(j->pid, stop_signal);
-	j->t0 = exp_now();
+	j->t0 = tr_now_seconds();
 	return TR_OK;
 }
 
@@ -230,7 +222,7 @@ static long reap(struct exp_plan *p)
 			    (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM ||
 			     WTERMSIG(status) == SIGHUP))
 				j->code = TR_ERR_INTERRUPTED;
-			j->seconds = exp_now() - j->t0;
+			j->seconds = tr_now_seconds() - j->t0;
 			ended++;
 			exp_show_finish(p, j, i);
 		}

@@ -11,15 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "trainer/clock.h"
+
 #define REPORT_INTERVAL 0.5 /* seconds between step reports to the parent */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void cli_format_duration(double s, char *buf, size_t cap)
 {
@@ -85,7 +79,7 @@ void cli_progress_init(cli_progress *p, bool enabled, long first_step, long tota
 	p->tty = enabled && isatty(STDERR_FILENO);
 	p->total = total;
 	p->first_step = first_step;
-	p->t0 = now();
+	p->t0 = tr_now_seconds();
 	p->last_draw = 0.0;
 	p->last_val_acc = NAN;
 	p->label = label ? label : "";
@@ -97,7 +91,7 @@ void cli_progress_init(cli_progress *p, bool enabled, long first_step, long tota
  * average includes the evaluations, so the ETA accounts for them). */
 static void rate_eta(const cli_progress *p, long step, double *rate, char *eta, size_t cap)
 {
-	double dt = now() - p->t0;
+	double dt = tr_now_seconds() - p->t0;
 	long done = step - p->first_step;
 
 	*rate = dt > 0 && done > 0 ? (double)done / dt : 0.0;
@@ -123,14 +117,14 @@ void cli_progress_step(cli_progress *p, long step)
 	char eta[32];
 	double rate, t;
 
-	if (p->report_fd >= 0 && (t = now()) - p->last_report >= REPORT_INTERVAL) {
+	if (p->report_fd >= 0 && (t = tr_now_seconds()) - p->last_report >= REPORT_INTERVAL) {
 		p->last_report = t;
 		rate_eta(p, step, &rate, eta, sizeof(eta));
 		report(p, 's', step, rate);
 	}
 	if (!p->tty)
 		return;
-	t = now();
+	t = tr_now_seconds();
 	if (t - p->last_draw < 0.25 && step != p->total)
 		return;
 	p->last_draw = t;

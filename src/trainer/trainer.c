@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "trainer/clock.h"
+
 /* The shuffling stream is seeded from the run's seed, apart from the init stream. */
 #define SHUFFLE_SEED_SALT 0x53485546464c45ULL /* "SHUFFLE" */
 
@@ -30,17 +32,9 @@ void tr_train_config_default(tr_train_config *cfg)
 	cfg->eval_chunk = 1000;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 double tr_trainer_seconds(const tr_trainer *t)
 {
-	return t->seconds_before + (now_seconds() - t->t_start);
+	return t->seconds_before + (tr_now_seconds() - t->t_start);
 }
 
 /* The training file (validation and training splits) and the test file, handed to
@@ -129,7 +123,7 @@ int tr_trainer_create(const tr_train_config *cfg, const tr_dataset *data, tr_bac
 	free(params);
 	if (rc)
 		goto out_free;
-	t->t_start = now_seconds();
+	t->t_start = tr_now_seconds();
 	*out = t;
 	return TR_OK;
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "trainer/clock.h"
 #include "trainer/trainer.h"
 
 static const struct verify_op {
@@ -122,14 +123,6 @@ const char *tr_verify_expected_backend(const char *device)
 
 /* ---- rows ---- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 
 void vcheck_begin(tr_verify_check *c, const char *op, const char *what,
 		  const char *measure, double bound)
@@ -140,7 +133,7 @@ void vcheck_begin(tr_verify_check *c, const char *op, const char *what,
 	snprintf(c->measure, sizeof(c->measure), "%s", measure);
 	c->bound = bound;
 	c->pass = true;
-	c->seconds = now_s(); /* the start, until vcheck_end */
+	c->seconds = tr_now_seconds(); /* the start, until vcheck_end */
 }
 
 void vcheck_case(tr_verify_check *c, double error, const char *fmt, ...)
@@ -184,7 +177,7 @@ int vcheck_end(tr_vctx *v, tr_verify_check *c, int rc)
 		rep->checks = grown;
 		rep->cap_checks = cap;
 	}
-	c->seconds = now_s() - c->seconds;
+	c->seconds = tr_now_seconds() - c->seconds;
 	if (c->failed > 0 || rc != TR_OK)
 		c->pass = false;
 	if (!c->pass)
@@ -245,7 +238,7 @@ static int check_backend(tr_vctx *v)
 int tr_verify_run(tr_backend *dut, tr_backend *ref, const char *device,
 		  const tr_verify_options *o, tr_verify_report *rep, tr_error *err)
 {
-	double t0 = now_s();
+	double t0 = tr_now_seconds();
 	tr_vctx v;
 	size_t i;
 	int rc;
@@ -265,7 +258,7 @@ int tr_verify_run(tr_backend *dut, tr_backend *ref, const char *device,
 	for (i = 0; rc == TR_OK && i < N_OPS; i++)
 		if (listed(o->ops, ops[i].op))
 			rc = ops[i].check(&v);
-	rep->seconds += now_s() - t0;
+	rep->seconds += tr_now_seconds() - t0;
 	rep->status = rc;
 	if (rc != TR_OK)
 		snprintf(rep->message, sizeof(rep->message), "%s", err->msg);
@@ -275,7 +268,7 @@ int tr_verify_run(tr_backend *dut, tr_backend *ref, const char *device,
 int tr_verify_device(const char *device, const tr_verify_options *o,
 		     tr_verify_report *rep, tr_error *err)
 {
-	double t0 = now_s();
+	double t0 = tr_now_seconds();
 	tr_backend *ref = NULL, *dut = NULL;
 	int rc;
 
@@ -287,7 +280,7 @@ int tr_verify_device(const char *device, const tr_verify_options *o,
 			tr_error_prefix(err, "verify: opening the reference");
 	}
 	if (rc == TR_OK) {
-		rep->seconds = now_s() - t0; /* opening: kernel builds, tuning cache */
+		rep->seconds = tr_now_seconds() - t0; /* opening: kernel builds, tuning cache */
 		rc = tr_verify_run(dut, ref, device, o, rep, err);
 	} else {
 		rep->status = rc;

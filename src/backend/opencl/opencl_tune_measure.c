@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "trainer/clock.h"
 #include "trainer/prng.h"
 
 #define TIMED_RUNS 3
@@ -36,10 +37,7 @@ void tr_tune_say(const struct tuner *t, const char *fmt, ...)
 
 double tr_tune_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return 1e3 * (double)ts.tv_sec + 1e-6 * (double)ts.tv_nsec;
+	return 1e3 * tr_now_seconds();
 }
 
 double tr_tune_flop(const tr_tune_shape *s)
