@@ -8,6 +8,7 @@
  * buffer is flushed or the file is closed. On any failure the temporary is removed and
  * the previous file at the target, if any, is left exactly as it was.
  */
+#define _GNU_SOURCE /* mkostemp */
 #include "trainer/formats.h"
 
 #include <errno.h>
@@ -56,7 +57,8 @@ int tr_atomic_open(tr_atomic_file *af, const char *path, tr_error *err)
 	snprintf(af->tmp_path, sizeof(af->tmp_path), "%.*s.%s.tmp.XXXXXX", (int)dirlen,
 		 path, base);
 
-	fd = mkstemp(af->tmp_path);
+	/* Close-on-exec: a child started meanwhile (gnuplot, a run) must not hold it. */
+	fd = mkostemp(af->tmp_path, O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
 		af->tmp_path[0] = '\0';
@@ -65,7 +67,7 @@ int tr_atomic_open(tr_atomic_file *af, const char *path, tr_error *err)
 			       "check that the directory exists and is writable",
 			       path, strerror(e));
 	}
-	/* mkstemp makes 0600; outputs are meant to be read by others too. */
+	/* mkostemp makes 0600; outputs are meant to be read by others too. */
 	if (fchmod(fd, 0644) != 0) {
 		e = errno;
 		goto out_close_fd;
