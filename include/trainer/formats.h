@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "trainer/error.h"
@@ -37,6 +38,9 @@ void tr_atomic_abort(tr_atomic_file *af);
 int tr_atomic_write(tr_atomic_file *af, const void *data, size_t n, tr_error *err);
 /* Write n bytes to path atomically. */
 int tr_write_file_atomic(const char *path, const void *data, size_t n, tr_error *err);
+/* Is `name` (a directory entry) the temporary file of an atomic write,
+ * ".<base>.tmp.XXXXXX"? Then base (cap bytes) holds the final name. */
+bool tr_atomic_temp_base(const char *name, char *base, size_t cap);
 
 /* ---- input files ---- */
 

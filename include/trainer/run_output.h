@@ -50,6 +50,10 @@ int tr_run_read_settings(const char *dir, tr_run_settings *out, tr_error *err);
  * file goes into is_run_output's list. */
 int tr_run_remove_outputs(const char *dir, tr_error *err);
 
+/* Remove the temporary files of interrupted atomic writes of the run's outputs
+ * (`.<output>.tmp.XXXXXX`) that a killed run left in dir; nothing else. */
+void tr_run_remove_stale_temps(const char *dir);
+
 /* Write summary.json into dir. */
 int tr_run_write_summary(const char *dir, const tr_trainer *t, const tr_run_info *info,
 			 tr_error *err);

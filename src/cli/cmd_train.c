@@ -401,7 +401,7 @@ int cli_cmd_train(cli_options *o)
 	     (rc = tr_ckpt_writer_create(ckpt_path, &ctx.writer, &err))))
 		goto out_free;
 	if (resume)
-		cli_remove_stale_temps(out);
+		tr_run_remove_stale_temps(out);
 
 	ctx.o = o;
 	ctx.out = out;

@@ -1,10 +1,8 @@
 /* train_resume.c - see train_resume.h. */
 #include "train_resume.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "trainer/fs.h"
 #include "trainer/run_output.h"
@@ -72,25 +70,6 @@ int cli_prepare_resume(cli_options *o, tr_checkpoint *ck, bool *completed, tr_er
 	o->val_size = ck->val_size;
 	snprintf(o->out_dir, sizeof(o->out_dir), "%s", o->resume);
 	return TR_OK;
-}
-
-void cli_remove_stale_temps(const char *dir)
-{
-	char path[CLI_PATH_MAX + 300];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		const char *tmp = strstr(e->d_name, ".tmp.");
-
-		if (e->d_name[0] != '.' || !tmp || tmp == e->d_name || strlen(tmp) != 11)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
 }
 
 int cli_check_resume_data(const cli_options *o, const tr_dataset *data, tr_error *err)

@@ -22,7 +22,4 @@ int cli_prepare_resume(cli_options *o, tr_checkpoint *ck, bool *completed, tr_er
 /* The resumed network must fit the data's images (said in terms of --resume, --data). */
 int cli_check_resume_data(const cli_options *o, const tr_dataset *data, tr_error *err);
 
-/* Remove the temporary files `.<name>.tmp.XXXXXX` that a killed run may have left. */
-void cli_remove_stale_temps(const char *dir);
-
 #endif /* TRAINER_CLI_TRAIN_RESUME_H */

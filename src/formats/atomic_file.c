@@ -198,3 +198,19 @@ int tr_write_file_atomic(const char *path, const void *data, size_t n, tr_error 
 		return rc;
 	return tr_atomic_commit(&af, err);
 }
+
+bool tr_atomic_temp_base(const char *name, char *base, size_t cap)
+{
+	const char *tmp = strstr(name, ".tmp.");
+	size_t len;
+
+	/* ".tmp." and the 6 characters mkostemp put in place of XXXXXX */
+	if (name[0] != '.' || !tmp || tmp == name || strlen(tmp) != 11)
+		return false;
+	len = (size_t)(tmp - name) - 1;
+	if (len == 0 || len >= cap)
+		return false;
+	memcpy(base, name + 1, len);
+	base[len] = '\0';
+	return true;
+}

@@ -112,14 +112,28 @@ static bool is_run_output(const char *name)
 /* ".<output>.tmp.XXXXXX", the temporary file of an atomic write of an output. */
 static bool is_output_temp(const char *name)
 {
-	const char *tmp = strstr(name, ".tmp.");
 	char base[256];
 
-	if (name[0] != '.' || !tmp || strlen(tmp) != 11 || (size_t)(tmp - name) >= sizeof(base))
-		return false;
-	memcpy(base, name + 1, (size_t)(tmp - name) - 1);
-	base[tmp - name - 1] = '\0';
-	return is_run_output(base) || !strcmp(base, TR_BEST_DIR);
+	return tr_atomic_temp_base(name, base, sizeof(base)) &&
+	       (is_run_output(base) || !strcmp(base, TR_BEST_DIR));
+}
+
+void tr_run_remove_stale_temps(const char *dir)
+{
+	char path[1400];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		/* best/'s temporary sets are directories: best_params.c sees to them */
+		if (!is_output_temp(e->d_name) || !strncmp(e->d_name, ".best.", 6))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
 }
 
 /* Remove the run's files in dir (and, in a best/ set, its best.json); with `rmdir`,

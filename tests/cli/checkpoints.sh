@@ -46,7 +46,13 @@ check "... writes its weights and analyses again, the same as before" \
 	-s "$TMP/a-end/confusion.csv" -a -s "$TMP/a-end/analysis.json"
 B="$TMP/b"
 succeeds "${BASE[@]}" "${NET[@]}" --iters 7 --eval-every 10 --out "$B"
+# What a killed write left: the run's own temporaries go, anything else is the user's.
+echo x >"$B/.metrics.csv.tmp.Ab12Cd"
+echo x >"$B/.notes.txt.tmp.Ab12Cd"
 succeeds --resume "$B" --iters 14 "${BASE[@]:0:4}" --quiet
+check "--resume removes a temporary of the run's metrics.csv" test ! -e "$B/.metrics.csv.tmp.Ab12Cd"
+check "... and keeps a file of the same shape that is not the run's" test -e "$B/.notes.txt.tmp.Ab12Cd"
+rm -f "$B/.notes.txt.tmp.Ab12Cd"
 check "a run with --eval-every above --iters can be extended" \
 	test "$(tail -1 "$B/metrics.csv" | cut -d, -f1)" = 14
 succeeds "${BASE[@]}" "${NET[@]}" --iters 14 --eval-every 10 --out "$TMP/b-whole"
