@@ -562,6 +562,34 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* Question 1 when every run declines: "yes: ..." and no empty "No:". */
+static void test_report_all_decline(void)
+{
+	const char *exp = test_tmpdir("report-all");
+	tr_report_options opts = { .plots_dir = TRAINER_SOURCE_DIR "/plots",
+				   .gnuplot = "/nonexistent/gnuplot" };
+	tr_report_outcome out;
+	char path[1200], line[1024] = "", *md, *answer;
+	size_t len = 0;
+	tr_error err;
+
+	make_run(exp, "lr0.005-l2", "completed", 0.005, 0.0005, peak_decline, 0.95, 0.4);
+	make_run(exp, "lr0.005-nol2", "completed", 0.005, 0, peak_decline, 0.90, 0.1);
+	CHECK(tr_report_build(exp, &opts, &out, &err) == 0, "report built: %s", err.msg);
+	snprintf(path, sizeof(path), "%s/report.md", exp);
+	md = slurp(path);
+	answer = md ? strstr(md, "**Answer:** yes: ") : NULL;
+	if (answer) {
+		len = strcspn(answer, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)len, answer);
+		len = strlen(line);
+	}
+	CHECK(len > 0 && line[len - 1] == '.' && !strstr(line, "No:"),
+	      "every run declines: question 1's answer has no \"No:\" and ends with a full stop "
+	      "(%s)", line);
+	free(md);
+}
+
 static void test_report_without_gnuplot(void)
 {
 	const char *exp = test_tmpdir("report");
@@ -595,6 +623,8 @@ static void test_report_without_gnuplot(void)
 		      "the diverged run is in the table as diverged");
 		CHECK(strstr(md, "- **lr0.005-nol2**: **yes**: 1 decline: 0.955 at iteration"),
 		      "question 1: the decline is found");
+		CHECK(strstr(md, "**Answer:** yes: lr0.005-nol2 (lr 0.005, without L2). No: "),
+		      "question 1: the answer names the run with a decline, then the others");
 		CHECK(strstr(md, "**0.9570 with L2**") && strstr(md, "**0.8970 without**") &&
 		      strstr(md, "**+0.0600**"), "question 3: +0.06 with L2");
 		CHECK(strstr(md, "| W1 | 0.4000 / 0.1000 |"), "question 4: near-zero fractions");
@@ -726,6 +756,7 @@ int main(void)
 	test_shell_quote();
 	test_decide();
 	test_report_without_gnuplot();
+	test_report_all_decline();
 	test_report_with_seeds();
 	return test_finish();
 }

@@ -119,12 +119,11 @@ static void question1(FILE *f, const rp_report *r)
 		if (c->n > 1)
 			fprintf(f, " in %zu of %zu seeds", c->n_decline, c->n_judged);
 	}
-	if (n_yes)
-		fprintf(f, ". No: ");
+	/* "No:" lists the configurations without one, if any (not after a no-run answer) */
 	for (i = 0, k = 0; n_yes && i < r->n_configs; i++)
 		if (!r->configs[i].n_decline)
-			fprintf(f, "%s%s", k++ ? ", " : "", r->configs[i].name);
-	fprintf(f, "%s\n\n", n_yes && k ? "." : "");
+			fprintf(f, "%s%s", k++ ? ", " : ". No: ", r->configs[i].name);
+	fprintf(f, "%s\n\n", n_yes ? "." : "");
 	fprintf(f, "Other regularities: speed of learning, as the first iteration with a "
 		"validation accuracy of at least 0.9:");
 	for (i = 0; i < r->n_configs; i++) {
