@@ -5,12 +5,14 @@
  */
 #include "commands.h"
 
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "trainer/formats.h"
 #include "trainer/report.h"
 
 static bool has_scripts(const char *dir)
@@ -84,8 +86,38 @@ int cli_build_report(const char *dir, const char *title, bool quiet)
 	return TR_OK;
 }
 
+/* The line under the heading that `trainer experiment` writes, from what it recorded
+ * in DIR/experiment.json (the preset, the seeds, the runs); empty without that file. */
+static void title_from_experiment(const char *dir, char *buf, size_t cap)
+{
+	char path[PATH_MAX + 32];
+	const cJSON *preset, *seeds, *runs;
+	cJSON *root;
+	tr_error ignored;
+	int n_seeds, n_runs;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/experiment.json", dir);
+	if (access(path, R_OK) != 0 || tr_json_read(path, &root, &ignored) != TR_OK)
+		return;
+	preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
+	seeds = cJSON_GetObjectItemCaseSensitive(root, "seeds");
+	runs = cJSON_GetObjectItemCaseSensitive(root, "runs");
+	n_seeds = cJSON_IsArray(seeds) ? cJSON_GetArraySize(seeds) : 0;
+	n_runs = cJSON_IsArray(runs) ? cJSON_GetArraySize(runs) : 0;
+	if (cJSON_IsString(preset) && n_runs > 0) {
+		if (n_seeds > 1)
+			snprintf(buf, cap, "Preset %s with %d seeds: %d runs.", preset->valuestring,
+				 n_seeds, n_runs);
+		else
+			snprintf(buf, cap, "Preset %s: %d runs.", preset->valuestring, n_runs);
+	}
+	cJSON_Delete(root);
+}
+
 int cli_cmd_report(cli_options *o)
 {
+	char title[256];
 	tr_error err;
 
 	if (!o->out_dir[0]) {
@@ -93,5 +125,6 @@ int cli_cmd_report(cli_options *o)
 			"(the one holding the run directories)");
 		return cli_report_error(&err);
 	}
-	return cli_build_report(o->out_dir, NULL, o->quiet);
+	title_from_experiment(o->out_dir, title, sizeof(title));
+	return cli_build_report(o->out_dir, title[0] ? title : NULL, o->quiet);
 }
