@@ -23,7 +23,7 @@
 int cli_cmd_experiment(cli_options *o)
 {
 	struct exp_plan *p = calloc(1, sizeof(*p));
-	char logs[PATH_MAX + 8], title[256];
+	char logs[PATH_MAX + 8];
 	double t0 = tr_now_seconds();
 	tr_dir_lock lock;
 	tr_error err;
@@ -69,14 +69,7 @@ int cli_cmd_experiment(cli_options *o)
 		tr_dir_lock_release(&lock);
 		return code;
 	}
-	if (p->n_seeds > 1)
-		snprintf(title, sizeof(title), "Preset %s with %zu seeds: %zu configurations x "
-			 "%zu seeds = %zu runs of %ld iterations.", p->preset->name, p->n_seeds,
-			 p->n_configs, p->n_seeds, p->n_jobs, p->cfg.iters);
-	else
-		snprintf(title, sizeof(title), "Preset %s: %zu runs of %ld iterations.",
-			 p->preset->name, p->n_jobs, p->cfg.iters);
-	rc = cli_build_report(p->out, title, o->quiet);
+	rc = cli_build_report(p->out, o->quiet);
 	free(p);
 	tr_dir_lock_release(&lock);
 	return code ? code : rc;

@@ -52,15 +52,53 @@ void cli_plots_dir(char *buf, size_t cap)
 	snprintf(buf, cap, "%s/plots", TRAINER_SOURCE_DIR);
 }
 
-int cli_build_report(const char *dir, const char *title, bool quiet)
+/* The line under the report's heading, from what `trainer experiment` recorded in
+ * DIR/experiment.json: the preset, the seeds, the runs, the iterations (absent from
+ * files of older versions). Empty without that file. */
+static void title_from_experiment(const char *dir, char *buf, size_t cap)
 {
-	tr_report_options ropts = { .title = title };
+	char path[PATH_MAX + 32], iters[48] = "";
+	const cJSON *preset, *seeds, *runs, *it;
+	cJSON *root;
+	tr_error ignored;
+	int n_seeds, n_runs;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/experiment.json", dir);
+	if (tr_json_read(path, &root, &ignored) != TR_OK)
+		return;
+	preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
+	seeds = cJSON_GetObjectItemCaseSensitive(root, "seeds");
+	runs = cJSON_GetObjectItemCaseSensitive(root, "runs");
+	it = cJSON_GetObjectItemCaseSensitive(root, "iters");
+	n_seeds = cJSON_IsArray(seeds) ? cJSON_GetArraySize(seeds) : 0;
+	n_runs = cJSON_IsArray(runs) ? cJSON_GetArraySize(runs) : 0;
+	if (cJSON_IsNumber(it) && it->valuedouble >= 1)
+		snprintf(iters, sizeof(iters), " of %.0f iterations", it->valuedouble);
+	if (cJSON_IsString(preset) && n_runs > 0) {
+		/* every configuration is trained with every seed */
+		if (n_seeds > 1)
+			snprintf(buf, cap, "Preset %s with %d seeds: %d configurations x %d seeds = "
+				 "%d runs%s.", preset->valuestring, n_seeds, n_runs / n_seeds,
+				 n_seeds, n_runs, iters);
+		else
+			snprintf(buf, cap, "Preset %s: %d runs%s.", preset->valuestring, n_runs,
+				 iters);
+	}
+	cJSON_Delete(root);
+}
+
+int cli_build_report(const char *dir, bool quiet)
+{
+	tr_report_options ropts = { 0 };
 	tr_report_outcome out;
-	char plots[PATH_MAX];
+	char plots[PATH_MAX], title[256];
 	tr_error err;
 	int rc;
 
 	tr_error_clear(&err);
+	title_from_experiment(dir, title, sizeof(title));
+	ropts.title = title[0] ? title : NULL;
 	cli_plots_dir(plots, sizeof(plots));
 	ropts.plots_dir = plots;
 	rc = tr_report_build(dir, &ropts, &out, &err);
@@ -86,38 +124,8 @@ int cli_build_report(const char *dir, const char *title, bool quiet)
 	return TR_OK;
 }
 
-/* The line under the heading that `trainer experiment` writes, from what it recorded
- * in DIR/experiment.json (the preset, the seeds, the runs); empty without that file. */
-static void title_from_experiment(const char *dir, char *buf, size_t cap)
-{
-	char path[PATH_MAX + 32];
-	const cJSON *preset, *seeds, *runs;
-	cJSON *root;
-	tr_error ignored;
-	int n_seeds, n_runs;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "%s/experiment.json", dir);
-	if (access(path, R_OK) != 0 || tr_json_read(path, &root, &ignored) != TR_OK)
-		return;
-	preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
-	seeds = cJSON_GetObjectItemCaseSensitive(root, "seeds");
-	runs = cJSON_GetObjectItemCaseSensitive(root, "runs");
-	n_seeds = cJSON_IsArray(seeds) ? cJSON_GetArraySize(seeds) : 0;
-	n_runs = cJSON_IsArray(runs) ? cJSON_GetArraySize(runs) : 0;
-	if (cJSON_IsString(preset) && n_runs > 0) {
-		if (n_seeds > 1)
-			snprintf(buf, cap, "Preset %s with %d seeds: %d runs.", preset->valuestring,
-				 n_seeds, n_runs);
-		else
-			snprintf(buf, cap, "Preset %s: %d runs.", preset->valuestring, n_runs);
-	}
-	cJSON_Delete(root);
-}
-
 int cli_cmd_report(cli_options *o)
 {
-	char title[256];
 	tr_error err;
 
 	if (!o->out_dir[0]) {
@@ -125,6 +133,5 @@ int cli_cmd_report(cli_options *o)
 			"(the one holding the run directories)");
 		return cli_report_error(&err);
 	}
-	title_from_experiment(o->out_dir, title, sizeof(title));
-	return cli_build_report(o->out_dir, title[0] ? title : NULL, o->quiet);
+	return cli_build_report(o->out_dir, o->quiet);
 }

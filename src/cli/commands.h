@@ -26,9 +26,10 @@ int cli_cmd_tune(cli_options *o);
 /* trainer verify [options]: every op and a trajectory on a device against cpu-ref. */
 int cli_cmd_verify(cli_options *o);
 
-/* Build the report of DIR (title: a line under its heading, or NULL); prints where it
- * is. Returns 0, or an exit code after printing why (4 when figures are missing). */
-int cli_build_report(const char *dir, const char *title, bool quiet);
+/* Build the report of DIR (under its heading, the preset line from DIR/experiment.json
+ * where there is one); prints where it is. Returns 0, or an exit code after printing
+ * why (4 when figures are missing). */
+int cli_build_report(const char *dir, bool quiet);
 
 /* The directory with the gnuplot scripts: $TRAINER_PLOTS_DIR, else the installed
  * share/trainer/plots next to the executable, else the source tree's plots/. */

@@ -221,6 +221,7 @@ int exp_write_marker(const struct exp_plan *p, const cli_options *o, tr_error *e
 		return tr_fail(err, TR_ERR_INTERNAL, "out of host memory");
 	cJSON_AddStringToObject(root, "trainer_version", TRAINER_VERSION);
 	cJSON_AddStringToObject(root, "preset", p->preset->name);
+	tr_json_add_integer(root, "iters", p->cfg.iters);
 	cJSON_AddNumberToObject(root, "jobs", o->jobs);
 	seeds = cJSON_AddArrayToObject(root, "seeds");
 	for (i = 0; i < p->n_seeds; i++)

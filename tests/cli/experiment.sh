@@ -109,7 +109,7 @@ timeout -k 5 300 bash -c "trap '' CHLD; exec \"\$0\" report \"\$1\"" "$BIN" "$EX
 	>"$TMP/report.out" 2>&1 || rc=$?
 check "trainer report (SIGCHLD ignored by its parent) exits 0 ($rc: $(tail -2 "$TMP/report.out"))" test "$rc" -eq 0
 check "trainer report keeps the line of the preset (from experiment.json)" \
-	grep -q '^Preset full: [0-9]* runs\.' "$EXP/report.md"
+	grep -q '^Preset full: 5 runs of [0-9]* iterations\.$' "$EXP/report.md"
 check_report "$EXP" 33
 # Without gnuplot the report is still written, with a note, and the exit code says so.
 rc=0

@@ -18,6 +18,8 @@ rc=0
 "$BIN" experiment --preset quick --seeds 2 "${TINY[@]}" --out "$EXP" >"$TMP/exp.out" 2>&1 || rc=$?
 check "experiment --seeds 2 exits 0 ($(tail -3 "$TMP/exp.out"))" test "$rc" -eq 0
 check "the header names configurations and seeds" grep -q '6 runs of 250 iterations (3 configurations x 2 seeds)' "$TMP/exp.out"
+check "report.md names the preset, configurations and seeds" \
+	grep -q '^Preset quick with 2 seeds: 3 configurations x 2 seeds = 6 runs of 250 iterations\.$' "$EXP/report.md"
 for cfg in lr0.0001-l2 lr0.005-l2 lr0.005-nol2; do
 	for s in 1 2; do
 		run="$cfg-s$s"
